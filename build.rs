@@ -1,0 +1,4 @@
+//! Sets the linker flags a Node addon needs (napi symbols resolve at load time).
+fn main() {
+    napi_build::setup();
+}

@@ -1,0 +1,120 @@
+//! What other threads (and the embedder) ask of the reactor. Commands are queued and applied in
+//! order at the start of the reactor's next turn; the reactor is woken once per batch.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::config::{ConnectOptions, ServerOptions};
+use crate::id::Id;
+use crate::tcp::listen::BoundListener;
+
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub enum ConnectTarget {
+    /// Addresses to try in order.
+    Addrs(Vec<SocketAddr>),
+    /// A host name (or IP literal) and port, resolved by the reactor.
+    Host(String, u16),
+}
+
+/// A request to the reactor.
+#[derive(Debug)]
+pub enum Command {
+    /// Schedule timer `id` for `deadline`; with `interval` it re-arms itself every period.
+    Delay {
+        /// Timer id.
+        id: Id,
+        /// When it first fires (computed by the caller, so queueing adds no drift).
+        deadline: Instant,
+        /// Period of an interval.
+        interval: Option<Duration>,
+    },
+    /// Cancel a timer (idempotent).
+    TimerFree {
+        /// Timer id.
+        id: Id,
+    },
+    /// Start serving on a bound listener.
+    Listen {
+        /// Server id.
+        id: Id,
+        /// The bound, listening socket.
+        listener: BoundListener,
+        /// Options for accepted sockets.
+        opts: ServerOptions,
+    },
+    /// Stop accepting; accepted sockets stay open.
+    CloseServer {
+        /// Server id.
+        id: Id,
+    },
+    /// Open a connection.
+    Connect {
+        /// Socket id.
+        id: Id,
+        /// Where.
+        target: ConnectTarget,
+        /// How.
+        opts: ConnectOptions,
+    },
+    /// The answer to a name lookup started for a connect.
+    Resolved {
+        /// Socket id.
+        id: Id,
+        /// The addresses, or the error text.
+        result: Result<Vec<SocketAddr>, String>,
+    },
+    /// Queue bytes on a socket.
+    Write {
+        /// Socket id.
+        id: Id,
+        /// The bytes.
+        data: Vec<u8>,
+        /// Emit [`crate::Event::Flushed`] once this many bytes in all were handed to the kernel.
+        notify_at: Option<u64>,
+    },
+    /// Ask for [`crate::Event::Flushed`] once `at` bytes in all were handed to the kernel.
+    NotifyFlushed {
+        /// Socket id.
+        id: Id,
+        /// The threshold.
+        at: u64,
+    },
+    /// Set or clear (None) the read and write timeouts.
+    SetTimeouts {
+        /// Socket id.
+        id: Id,
+        /// Read timeout.
+        read: Option<Duration>,
+        /// Write timeout.
+        write: Option<Duration>,
+    },
+    /// Enable or disable reading and writing (None leaves a direction as it is).
+    Enable {
+        /// Socket id.
+        id: Id,
+        /// Reading.
+        read: Option<bool>,
+        /// Writing.
+        write: Option<bool>,
+    },
+    /// Half-close: send FIN once the queue is flushed.
+    Shutdown {
+        /// Socket id.
+        id: Id,
+    },
+    /// Close a socket: gracefully (flush, FIN, close) or by force (drop, reset).
+    Close {
+        /// Socket id.
+        id: Id,
+        /// Drop queued bytes and reset.
+        force: bool,
+    },
+    /// Emit `count` [`crate::Event::Tick`] events in one turn (measures delivery).
+    EmitTicks {
+        /// How many.
+        count: u32,
+    },
+    /// Close everything without reporting and stop: [`crate::Reactor::stopped`] turns true.
+    Exit,
+}

@@ -1,0 +1,112 @@
+//! What the reactor reports, and the sink it reports to.
+
+use std::net::SocketAddr;
+
+use crate::error::Error;
+use crate::id::Id;
+
+/// One thing that happened in the reactor. Borrowed data (`Data::data`) is valid only during the
+/// call to [`EventSink::event`]: the reactor reads every socket into one scratch buffer.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A delay expired, or an interval ticked.
+    TimerFired {
+        /// The timer.
+        id: Id,
+    },
+    /// An outgoing connection is established.
+    Connected {
+        /// The socket.
+        id: Id,
+        /// The OS descriptor.
+        fd: i64,
+        /// Our side.
+        local: SocketAddr,
+        /// The peer.
+        remote: SocketAddr,
+    },
+    /// A listener accepted a connection.
+    Accepted {
+        /// The listener.
+        server: Id,
+        /// The new socket's id.
+        id: Id,
+        /// The OS descriptor.
+        fd: i64,
+        /// Our side.
+        local: SocketAddr,
+        /// The peer.
+        remote: SocketAddr,
+    },
+    /// Bytes arrived.
+    Data {
+        /// The socket.
+        id: Id,
+        /// The bytes, valid during this call only.
+        data: &'a [u8],
+    },
+    /// The socket's flushed-bytes counter reached a threshold asked for with a write's `notify`.
+    Flushed {
+        /// The socket.
+        id: Id,
+        /// Bytes handed to the kernel since the socket opened.
+        total: u64,
+    },
+    /// The peer closed its side. Unless the socket allows half-open connections the reactor
+    /// closes it gracefully and a [`Event::Released`] follows.
+    Eof {
+        /// The socket.
+        id: Id,
+    },
+    /// The socket failed (refused, reset, timeout, OS error) and is closed; its terminal event.
+    Failed {
+        /// The socket.
+        id: Id,
+        /// Why.
+        error: Error,
+    },
+    /// An error met after the application closed the socket (while flushing).
+    FlushFailed {
+        /// The socket.
+        id: Id,
+        /// Why.
+        error: Error,
+    },
+    /// The reactor no longer holds anything for this socket: it is gone for good.
+    Released {
+        /// The socket.
+        id: Id,
+    },
+    /// A listener met an error that does not close it (EMFILE on accept: reported once, accepting
+    /// resumes when descriptors free up).
+    ServerError {
+        /// The listener.
+        id: Id,
+        /// Why.
+        error: Error,
+    },
+    /// A synthetic event asked for with [`crate::Command::EmitTicks`], for measuring delivery.
+    Tick {
+        /// The sequence number within its request.
+        seq: u32,
+    },
+}
+
+/// Receives the reactor's events. Implemented for any `FnMut(Event)`.
+pub trait EventSink {
+    /// One event. Called on the reactor's thread, inside a turn.
+    fn event(&mut self, ev: Event<'_>);
+
+    /// True when the receiver is behind and the reactor should stop reading sockets for now (TCP
+    /// then pushes back on the peers). The reactor asks again on its next turn; wake it with
+    /// [`crate::Handle::wake`] when the backlog clears.
+    fn backpressured(&self) -> bool {
+        false
+    }
+}
+
+impl<F: FnMut(Event<'_>)> EventSink for F {
+    fn event(&mut self, ev: Event<'_>) {
+        self(ev)
+    }
+}

@@ -1,0 +1,48 @@
+//! The evasync engine: a mio reactor with timers and buffered TCP sockets, usable from plain Rust.
+//!
+//! One [`Reactor`] owns every socket, listener and timer of an event loop. Other threads (and the
+//! reactor's own callbacks) talk to it through a cloneable [`Handle`], which queues [`Command`]s and
+//! wakes the reactor once per batch. The reactor reports what happened as [`Event`]s to an
+//! [`EventSink`] the embedder supplies: a closure in Rust, the batching queue of the Node binding.
+//!
+//! The reactor advances one [`Reactor::turn`] at a time, so it can be driven by a thread of its own
+//! ([`Reactor::run`]) or by another event loop that watches [`Reactor::poll_fd`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use evasync::{Event, Reactor, ReactorConfig};
+//!
+//! let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
+//! let handle = reactor.handle();
+//! let id = handle.delay(Duration::from_millis(10));
+//! reactor.run(&mut |ev: Event<'_>| {
+//!     if let Event::TimerFired { id: fired } = ev {
+//!         assert_eq!(fired, id);
+//!     }
+//! }).unwrap();
+//! ```
+#![deny(missing_docs)]
+
+mod buffer;
+mod command;
+mod config;
+mod error;
+mod event;
+mod id;
+mod reactor;
+mod stats;
+mod tcp;
+mod timer;
+
+pub use buffer::WriteQueue;
+pub use command::{Command, ConnectTarget};
+pub use config::{ConnectOptions, ReactorConfig, ServerOptions};
+pub use error::{Error, ErrorKind};
+pub use event::{Event, EventSink};
+pub use id::Id;
+pub use reactor::{Handle, Reactor};
+pub use stats::StatsSnapshot;
+#[cfg(unix)]
+pub use tcp::listen::listener_from_fd;
+pub use tcp::listen::{bind_listener, BoundListener};
+pub use timer::TimerQueue;

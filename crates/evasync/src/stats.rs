@@ -1,0 +1,59 @@
+//! Counters of what the reactor holds, readable from any thread.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Live counters, updated by the reactor.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub incoming: AtomicU64,
+    pub outgoing: AtomicU64,
+    pub servers: AtomicU64,
+    pub timers: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub bytes_written: AtomicU64,
+}
+
+/// A copy of the reactor's counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Accepted sockets the reactor still holds (closing ones included).
+    pub incoming_tcp_connections: u64,
+    /// Outgoing sockets the reactor still holds (connecting and closing ones included).
+    pub outgoing_tcp_connections: u64,
+    /// Listening servers.
+    pub servers: u64,
+    /// Pending timers, referenced or not.
+    pub active_timers: u64,
+    /// Bytes read since the reactor started.
+    pub bytes_read: u64,
+    /// Bytes handed to the kernel since the reactor started.
+    pub bytes_written: u64,
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            incoming_tcp_connections: self.incoming.load(Relaxed),
+            outgoing_tcp_connections: self.outgoing.load(Relaxed),
+            servers: self.servers.load(Relaxed),
+            active_timers: self.timers.load(Relaxed),
+            bytes_read: self.bytes_read.load(Relaxed),
+            bytes_written: self.bytes_written.load(Relaxed),
+        }
+    }
+}
+
+/// Adds one to a counter.
+pub(crate) fn inc(c: &AtomicU64) {
+    c.fetch_add(1, Relaxed);
+}
+
+/// Takes one from a counter.
+pub(crate) fn dec(c: &AtomicU64) {
+    c.fetch_sub(1, Relaxed);
+}
+
+/// Adds `n` to a counter.
+pub(crate) fn add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Relaxed);
+}

@@ -1,0 +1,229 @@
+//! One TCP connection's state and its two IO steps: read into the reactor's scratch buffer,
+//! flush the write queue. The reactor decides what the outcomes mean (events, closing).
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::buffer::{WriteQueue, MAX_IOVECS};
+use crate::config::ConnectOptions;
+use crate::id::Id;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for a name lookup.
+    Resolving,
+    /// A non-blocking connect is in flight.
+    Connecting,
+    /// Connected: reads and writes flow.
+    Open,
+    /// The application closed it (or the peer's EOF did): flushing the queue, then FIN, then gone.
+    Closing,
+}
+
+/// Bit flags of a connection (one byte-sized field instead of a dozen bools keeps an idle
+/// connection small).
+pub(crate) mod flag {
+    /// The application wants reads.
+    pub const READ_ENABLED: u16 = 1 << 0;
+    /// The application lets queued data go out.
+    pub const WRITE_ENABLED: u16 = 1 << 1;
+    /// The OS said readable and we have not read to WouldBlock since.
+    pub const READABLE: u16 = 1 << 2;
+    /// The OS said writable and we have not met WouldBlock since.
+    pub const WRITABLE: u16 = 1 << 3;
+    /// The peer's FIN was seen in a readiness event (read on until EOF).
+    pub const PEER_FIN: u16 = 1 << 4;
+    /// EOF was read and reported.
+    pub const EOF: u16 = 1 << 5;
+    /// The application asked for a half-close once the queue drains.
+    pub const SHUTDOWN_WANTED: u16 = 1 << 6;
+    /// FIN was sent.
+    pub const SHUT_WR: u16 = 1 << 7;
+    /// Keep the socket open after the peer's EOF.
+    pub const HALF_OPEN: u16 = 1 << 8;
+    /// Queued in the reactor's pending-read list.
+    pub const PENDING_READ: u16 = 1 << 9;
+    /// A read-timeout entry is in the timer queue.
+    pub const READ_TIMER: u16 = 1 << 10;
+    /// A write-timeout entry is in the timer queue.
+    pub const WRITE_TIMER: u16 = 1 << 11;
+    /// The application closed the socket (events other than flush errors are no longer wanted).
+    pub const APP_CLOSED: u16 = 1 << 12;
+}
+
+/// State kept only while connecting.
+#[derive(Debug)]
+pub(crate) struct Connecting {
+    /// Addresses not tried yet, in order.
+    pub addrs: Vec<SocketAddr>,
+    /// The options, applied once connected.
+    pub opts: ConnectOptions,
+    /// What the user asked for, for messages ("connect to example.com:80").
+    pub target: String,
+    /// The last error met, reported when no address is left.
+    pub last_error: Option<io::Error>,
+}
+
+/// A TCP connection held by the reactor.
+pub(crate) struct Conn {
+    pub stream: Option<mio::net::TcpStream>,
+    pub phase: Phase,
+    pub flags: u16,
+    /// The listener that accepted it, or 0 for outgoing connections.
+    pub server: Id,
+    pub wq: WriteQueue,
+    /// Bytes handed to the kernel since the socket opened.
+    pub flushed: u64,
+    /// Emit a `Flushed` event once `flushed` reaches this (u64::MAX: nobody asked).
+    pub notify_at: u64,
+    pub read_timeout: Option<Duration>,
+    pub write_timeout: Option<Duration>,
+    /// Last time data arrived (or reading was enabled): the read timeout counts from here.
+    pub last_read: Instant,
+    /// Last time queued data moved (or the queue became non-empty).
+    pub last_write: Instant,
+    /// Bumped whenever timeouts are reset, so older timer entries are recognised as stale.
+    pub timer_gen: u32,
+    /// The peer, for messages.
+    pub peer: Option<SocketAddr>,
+    pub connecting: Option<Box<Connecting>>,
+}
+
+/// What a read step found.
+pub(crate) enum ReadOutcome {
+    /// Read to WouldBlock (or a short read that drained the socket).
+    Drained,
+    /// Stopped because the budget ran out or reading is off; more may be waiting.
+    Stopped,
+    /// The peer closed its side.
+    Eof,
+    /// The read failed.
+    Failed(io::Error),
+}
+
+impl Conn {
+    pub fn new(server: Id, phase: Phase, now: Instant) -> Conn {
+        Conn {
+            stream: None,
+            phase,
+            flags: flag::READ_ENABLED | flag::WRITE_ENABLED,
+            server,
+            wq: WriteQueue::new(),
+            flushed: 0,
+            notify_at: u64::MAX,
+            read_timeout: None,
+            write_timeout: None,
+            last_read: now,
+            last_write: now,
+            timer_gen: 0,
+            peer: None,
+            connecting: None,
+        }
+    }
+
+    pub fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+
+    pub fn set(&mut self, f: u16, on: bool) {
+        if on {
+            self.flags |= f;
+        } else {
+            self.flags &= !f;
+        }
+    }
+
+    /// "read from 127.0.0.1:5000" style phrase for messages.
+    pub fn describe(&self, op: &str) -> String {
+        match (&self.peer, &self.connecting) {
+            (Some(p), _) => format!("{op} {p}"),
+            (None, Some(c)) => format!("{op} {}", c.target),
+            (None, None) => op.to_string(),
+        }
+    }
+
+    /// Reads into `scratch` until WouldBlock, EOF, an error, or `budget` bytes; hands each chunk
+    /// to `deliver`. A read shorter than the buffer means the socket was drained at that moment
+    /// (the next arrival raises a new edge), so it saves the extra read that would only say
+    /// WouldBlock, unless the peer's FIN was seen, which must be read to be reported.
+    pub fn read_some(
+        &mut self,
+        scratch: &mut [u8],
+        mut budget: usize,
+        deliver: &mut dyn FnMut(&[u8]),
+    ) -> ReadOutcome {
+        let Some(stream) = self.stream.as_mut() else {
+            return ReadOutcome::Drained;
+        };
+        loop {
+            match stream.read(scratch) {
+                Ok(0) => return ReadOutcome::Eof,
+                Ok(n) => {
+                    self.last_read = Instant::now();
+                    deliver(&scratch[..n]);
+                    if n < scratch.len() && self.flags & flag::PEER_FIN == 0 {
+                        self.flags &= !flag::READABLE;
+                        return ReadOutcome::Drained;
+                    }
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        return ReadOutcome::Stopped;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.flags &= !flag::READABLE;
+                    return ReadOutcome::Drained;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return ReadOutcome::Failed(e),
+            }
+        }
+    }
+
+    /// Writes queued data while the kernel takes it. Returns the bytes written, or the error.
+    pub fn flush(&mut self) -> io::Result<usize> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(0);
+        };
+        let mut written = 0;
+        while !self.wq.is_empty() && self.flags & flag::WRITABLE != 0 {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let n = self.wq.peek_slices(&mut slices);
+            let res = if n == 1 {
+                stream.write(&slices[0])
+            } else {
+                stream.write_vectored(&slices[..n])
+            };
+            match res {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(k) => {
+                    self.wq.drain(k);
+                    self.flushed += k as u64;
+                    written += k;
+                    self.last_write = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.flags &= !flag::WRITABLE;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(written)
+    }
+
+    /// Reads and discards what the peer already sent (bounded), so that closing does not turn
+    /// into a reset that could destroy the data we just flushed in the peer's receive path.
+    pub fn discard_input(&mut self, scratch: &mut [u8]) {
+        if let Some(stream) = self.stream.as_mut() {
+            for _ in 0..4 {
+                match stream.read(scratch) {
+                    Ok(n) if n > 0 => continue,
+                    _ => break,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/**
+ * evasync: cl-async for Node.js. The public API (see README and API.md): the event loop,
+ * timers, TCP sockets and servers, conditions and stats.
+ */
+export {
+  addEventLoopExitCallback,
+  eventLoopRunning,
+  exitEventLoop,
+  startEventLoop,
+  stats,
+  type EventLoopOptions,
+  type Stats,
+} from './lib/loop';
+export { delay, freeDelay, interval, removeInterval, Timer, timer, type DelayOptions, type IntervalOptions } from './lib/timers';
+export {
+  closeSocket,
+  closeTcpServer,
+  disableSocket,
+  enableSocket,
+  setSocketTimeouts,
+  Socket,
+  tcpConnect,
+  tcpSend,
+  tcpServer,
+  TcpServer,
+  writeSocketData,
+  type ConnectOpts,
+  type Directions,
+  type EventCb,
+  type ReadCb,
+  type SendOpts,
+  type ServerOpts,
+  type WriteOpts,
+} from './lib/tcp';
+export {
+  AddressInUse,
+  ConnectionEof,
+  ConnectionError,
+  ConnectionInfo,
+  ConnectionRefused,
+  ConnectionReset,
+  ConnectionTimeout,
+  DnsError,
+  EventLoopError,
+  HttpError,
+  SocketClosed,
+  TlsError,
+  type ConditionOptions,
+} from './lib/conditions';
+export type { Data } from './lib/data';

@@ -1,0 +1,28 @@
+/** Record kinds of an event batch; mirrors `src/events.rs` (`kind`). Records are `[kind, id, a, b]`. */
+export const enum Kind {
+  Timer = 1,
+  Connected = 2,
+  Accepted = 3,
+  Data = 4,
+  Flushed = 5,
+  Eof = 6,
+  Failed = 7,
+  FlushFailed = 8,
+  Released = 9,
+  ServerError = 10,
+  Tick = 11,
+  Fatal = 12,
+}
+
+/** Engine error kinds (`ErrorKind` in crates/evasync/src/error.rs). */
+export const enum ErrKind {
+  Connection = 1,
+  Timeout = 2,
+  Refused = 3,
+  Reset = 4,
+  AddressInUse = 5,
+  Dns = 6,
+  Tls = 7,
+  SocketClosed = 8,
+  Http = 9,
+}

@@ -1,0 +1,425 @@
+/**
+ * The event loop (API.md §1, §9, §10): one per JS thread. Owns the native loop, the registries
+ * (id → timer, socket, server), the count of what keeps the loop alive, the dispatcher that turns
+ * event batches into callbacks, and the application-error policy.
+ */
+import { getSystemErrorName } from 'node:util';
+
+import {
+  AddressInUse,
+  ConnectionError,
+  ConnectionInfo,
+  ConnectionRefused,
+  ConnectionReset,
+  ConnectionTimeout,
+  DnsError,
+  EventLoopError,
+  HttpError,
+  SocketClosed,
+  TlsError,
+} from './conditions';
+import { ErrKind, Kind } from './events';
+import { native, type NativeLoop } from './native';
+
+/** Options of `startEventLoop`. */
+export interface EventLoopOptions {
+  /** Route exceptions thrown by callbacks to the operation's `eventCb` (else `defaultEventCb`). */
+  catchAppErrors?: boolean;
+  /** Receives conditions of operations without an `eventCb`, and caught app errors. */
+  defaultEventCb?: (ev: unknown) => void;
+  /** Called when the reactor fails fatally; the loop then exits and its promise rejects. */
+  fatalCb?: (err: Error) => void;
+  /** Receives the core's log lines; `level` uses syslog numbers (3 error … 7 debug). */
+  loggerCb?: (level: number, msg: string) => void;
+  /** Who runs the reactor: `'thread'` (its own thread) or `'main'` (Node's thread). */
+  driver?: 'main' | 'thread';
+}
+
+/** Per-object handler of engine events; timers, sockets and servers implement it. */
+export interface Dispatchee {
+  onEvent(kind: number, a: number, b: number, arena: Buffer): void;
+}
+
+/** What `stats()` returns (API.md §10). */
+export interface Stats {
+  incomingTcpConnections: number;
+  outgoingTcpConnections: number;
+  incomingHttpConnections: number;
+  outgoingHttpConnections: number;
+  openDnsQueries: number;
+  activeTimers: number;
+  fnRegistryCount: number;
+  dataRegistryCount: number;
+  servers: number;
+  bytesRead: number;
+  bytesWritten: number;
+  eventBatches: number;
+  eventsDelivered: number;
+  driver?: 'main' | 'thread';
+}
+
+const NO_LOOP = 'no event loop is running: call startEventLoop first';
+
+/** The default `defaultEventCb`: ignores informational conditions, re-throws everything else. */
+function defaultDefaultEventCb(ev: unknown): void {
+  if (ev instanceof ConnectionInfo && !(ev instanceof ConnectionError)) return;
+  throw ev;
+}
+
+/** One running event loop. */
+export class Loop {
+  readonly native: NativeLoop;
+  readonly catchAppErrors: boolean;
+  readonly defaultEventCb: (ev: unknown) => void;
+  readonly fatalCb?: (err: Error) => void;
+  readonly loggerCb?: (level: number, msg: string) => void;
+  readonly driver: 'main' | 'thread' = 'thread';
+  running = true;
+  /** id → object receiving that id's events. */
+  readonly objects = new Map<number, Dispatchee>();
+  /** Things keeping the loop alive. */
+  private alive = 0;
+  private finishCheckQueued = false;
+  private readonly exitCallbacks: Array<() => void> = [];
+  private resolve!: () => void;
+  private reject!: (err: unknown) => void;
+  readonly promise: Promise<void>;
+  /** Counters behind `stats()`. */
+  incomingTcp = 0;
+  outgoingTcp = 0;
+  activeTimers = 0;
+  servers = 0;
+  fnRegistry = 0;
+  dataRegistry = 0;
+  bytesRead = 0;
+  bytesWritten = 0;
+  eventBatches = 0;
+  eventsDelivered = 0;
+  /** Optional observer of each batch size (the delivery benchmark). */
+  batchObserver?: (events: number) => void;
+  /** Handler of synthetic tick events (the delivery benchmark). */
+  tickHandler?: (seq: number) => void;
+
+  constructor(opts: EventLoopOptions) {
+    this.catchAppErrors = opts.catchAppErrors ?? false;
+    this.defaultEventCb = opts.defaultEventCb ?? defaultDefaultEventCb;
+    this.fatalCb = opts.fatalCb;
+    this.loggerCb = opts.loggerCb;
+    this.promise = new Promise<void>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    this.native = new native.NativeLoop(() => this.onBatch());
+  }
+
+  /** Something now keeps the loop alive. */
+  hold(): void {
+    this.alive++;
+  }
+
+  /** Something no longer keeps the loop alive; the loop may end once the current work returns. */
+  release(): void {
+    this.alive--;
+    if (this.alive <= 0 && !this.finishCheckQueued && this.running) {
+      this.finishCheckQueued = true;
+      // Not synchronously: the callback running now may create more work.
+      setImmediate(() => {
+        this.finishCheckQueued = false;
+        if (this.alive <= 0 && this.running) this.finish();
+      });
+    }
+  }
+
+  addExitCallback(fn: () => void): void {
+    this.exitCallbacks.push(fn);
+  }
+
+  /** Registers an object for its id's events. */
+  register(id: number, obj: Dispatchee): void {
+    this.objects.set(id, obj);
+    this.dataRegistry++;
+  }
+
+  unregister(id: number): void {
+    if (this.objects.delete(id)) this.dataRegistry--;
+  }
+
+  /** The TSFN's callback: takes every waiting batch and dispatches it. */
+  private onBatch(): void {
+    if (!this.running) return;
+    const batches = this.native.drain() as Array<Uint32Array | Buffer>;
+    for (let i = 0; i < batches.length && this.running; i += 2) {
+      this.dispatch(batches[i] as Uint32Array, batches[i + 1] as Buffer);
+    }
+  }
+
+  private dispatch(records: Uint32Array, arena: Buffer): void {
+    const n = records.length;
+    this.eventBatches++;
+    this.eventsDelivered += n >>> 2;
+    this.batchObserver?.(n >>> 2);
+    const objects = this.objects;
+    for (let i = 0; i < n && this.running; i += 4) {
+      const kind = records[i]!;
+      const id = records[i + 1]!;
+      if (kind === Kind.Tick) {
+        this.tickHandler?.(id);
+        continue;
+      }
+      if (kind === Kind.Fatal) {
+        this.fatal(new Error(arena.toString('utf8', records[i + 2]!, records[i + 2]! + records[i + 3]!)));
+        return;
+      }
+      if (kind === Kind.Accepted) {
+        const a = records[i + 2]!;
+        hooks.accepted?.(this, id, arena.toString('latin1', a, a + records[i + 3]!));
+        continue;
+      }
+      const obj = objects.get(id);
+      if (obj !== undefined) obj.onEvent(kind, records[i + 2]!, records[i + 3]!, arena);
+    }
+  }
+
+  /**
+   * Runs a user callback under the §9 policy: an exception goes to `eventCb` (or
+   * `defaultEventCb`) when `catchAppErrors` is on, else it ends the loop.
+   */
+  callApp(eventCb: ((ev: any) => void) | undefined, fn: (...args: any[]) => unknown, ...args: unknown[]): void {
+    try {
+      fn(...args);
+    } catch (err) {
+      this.appError(err, eventCb);
+    }
+  }
+
+  /** An exception escaped application code. */
+  appError(err: unknown, eventCb?: (ev: any) => void): void {
+    if (!this.running) return;
+    if (!this.catchAppErrors) {
+      this.finish(err);
+      return;
+    }
+    this.callEventCb(eventCb ?? this.defaultEventCb, err);
+  }
+
+  /** Calls an event callback; whatever it throws always ends the loop. */
+  callEventCb(cb: (ev: any) => void, ev: unknown): void {
+    try {
+      cb(ev);
+    } catch (err) {
+      this.finish(err);
+    }
+  }
+
+  /**
+   * Delivers a condition: to `eventCb` when given; else errors go to `defaultEventCb` and
+   * informational ones are dropped.
+   */
+  deliver(ev: ConnectionInfo, eventCb: ((ev: any) => void) | undefined): void {
+    if (!this.running) return;
+    if (eventCb) this.callEventCb(eventCb, ev);
+    else if (ev instanceof ConnectionError) this.callEventCb(this.defaultEventCb, ev);
+  }
+
+  private fatal(err: Error): void {
+    if (this.fatalCb) {
+      try {
+        this.fatalCb(err);
+      } catch {
+        // The loop is ending with `err` anyway.
+      }
+    }
+    this.finish(err);
+  }
+
+  log(level: number, msg: string): void {
+    if (this.loggerCb) {
+      try {
+        this.loggerCb(level, msg);
+      } catch (err) {
+        this.finish(err);
+      }
+    }
+  }
+
+  /** Ends the loop: stops the reactor, closes every object without callbacks, runs the exit
+   * callbacks, settles the promise. */
+  finish(err?: unknown): void {
+    if (!this.running) return;
+    this.running = false;
+    if (current === this) current = null;
+    this.native.exit();
+    for (const obj of this.objects.values()) {
+      (obj as Partial<{ abandon(): void }>).abandon?.();
+    }
+    this.objects.clear();
+    let exitErr: unknown = undefined;
+    for (const fn of this.exitCallbacks) {
+      try {
+        fn();
+      } catch (e) {
+        exitErr ??= e;
+      }
+    }
+    if (err !== undefined) this.reject(err);
+    else if (exitErr !== undefined) this.reject(exitErr);
+    else this.resolve();
+  }
+
+  stats(): Stats {
+    return {
+      incomingTcpConnections: this.incomingTcp,
+      outgoingTcpConnections: this.outgoingTcp,
+      incomingHttpConnections: 0,
+      outgoingHttpConnections: 0,
+      openDnsQueries: 0,
+      activeTimers: this.activeTimers,
+      fnRegistryCount: this.fnRegistry,
+      dataRegistryCount: this.dataRegistry,
+      servers: this.servers,
+      bytesRead: this.bytesRead,
+      bytesWritten: this.bytesWritten,
+      eventBatches: this.eventBatches,
+      eventsDelivered: this.eventsDelivered,
+      driver: this.driver,
+    };
+  }
+}
+
+let current: Loop | null = null;
+
+/** Handlers of records whose id is not registered yet (set by the modules that own them). */
+export const hooks: { accepted?: (loop: Loop, id: number, text: string) => void } = {};
+
+/** The running loop, or throws `EventLoopError`. */
+export function requireLoop(): Loop {
+  if (current === null) throw new EventLoopError(NO_LOOP);
+  return current;
+}
+
+/** The running loop, if any. */
+export function currentLoop(): Loop | null {
+  return current;
+}
+
+/**
+ * Starts the reactor, runs `startFn` inside it, and resolves when nothing is left to do (or on
+ * `exitEventLoop()`), after the exit callbacks ran. Rejects with an application error that
+ * escaped (§9). Throws `EventLoopError` synchronously if a loop already runs on this thread.
+ */
+export function startEventLoop(startFn: () => unknown, opts: EventLoopOptions = {}): Promise<void> {
+  if (current !== null) throw new EventLoopError('an event loop is already running on this thread');
+  if (typeof startFn !== 'function') throw new TypeError('startEventLoop: startFn must be a function');
+  if (opts.driver !== undefined && opts.driver !== 'main' && opts.driver !== 'thread') {
+    throw new TypeError(`startEventLoop: driver must be 'main' or 'thread', not ${String(opts.driver)}`);
+  }
+  const loop = new Loop(opts);
+  current = loop;
+  loop.hold();
+  try {
+    const r = startFn() as { then?: unknown } | undefined;
+    if (r !== null && r !== undefined && typeof r.then === 'function') {
+      (r as PromiseLike<unknown>).then(
+        () => loop.release(),
+        (err: unknown) => {
+          loop.appError(err, undefined);
+          loop.release();
+        },
+      );
+    } else {
+      loop.release();
+    }
+  } catch (err) {
+    loop.appError(err, undefined);
+    loop.release();
+  }
+  return loop.promise;
+}
+
+/** Closes everything the loop holds (pending writes dropped) and makes its promise resolve. */
+export function exitEventLoop(): void {
+  current?.finish();
+}
+
+/** Runs `fn` once when the loop exits, however it exits. */
+export function addEventLoopExitCallback(fn: () => void): void {
+  if (typeof fn !== 'function') throw new TypeError('addEventLoopExitCallback: fn must be a function');
+  requireLoop().addExitCallback(fn);
+}
+
+/** True while a loop runs on this thread. */
+export function eventLoopRunning(): boolean {
+  return current !== null;
+}
+
+/** Counters of the running loop; every field 0 with no loop running. */
+export function stats(): Stats {
+  if (current === null) {
+    return {
+      incomingTcpConnections: 0,
+      outgoingTcpConnections: 0,
+      incomingHttpConnections: 0,
+      outgoingHttpConnections: 0,
+      openDnsQueries: 0,
+      activeTimers: 0,
+      fnRegistryCount: 0,
+      dataRegistryCount: 0,
+      servers: 0,
+      bytesRead: 0,
+      bytesWritten: 0,
+      eventBatches: 0,
+      eventsDelivered: 0,
+    };
+  }
+  return current.stats();
+}
+
+/** Splits an encoded engine error (`kind \x01 errno \x01 message`). */
+export function decodeError(arena: Buffer, off: number, len: number): { kind: number; errno: number; message: string } {
+  const text = arena.toString('utf8', off, off + len);
+  const a = text.indexOf('\x01');
+  const b = text.indexOf('\x01', a + 1);
+  return { kind: Number(text.slice(0, a)), errno: Number(text.slice(a + 1, b)), message: text.slice(b + 1) };
+}
+
+/** The errno name Node knows for a positive errno, or -1. */
+export function errnoName(errno: number): string | number {
+  if (!errno) return -1;
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return -1;
+  }
+}
+
+/** Builds the condition object for an engine error. */
+export function conditionFor(
+  kind: number,
+  errno: number,
+  message: string,
+  socket?: unknown,
+  fd?: number,
+): ConnectionError {
+  const errcode = errnoName(errno);
+  const opts = { errcode, socket, fd };
+  switch (kind) {
+    case ErrKind.Timeout:
+      return new ConnectionTimeout(message, { ...opts, errcode: 'ETIMEDOUT' });
+    case ErrKind.Refused:
+      return new ConnectionRefused(message, opts);
+    case ErrKind.Reset:
+      return new ConnectionReset(message, opts);
+    case ErrKind.AddressInUse:
+      return new AddressInUse(message, opts);
+    case ErrKind.Dns:
+      return new DnsError(message, { ...opts, errcode: errcode === -1 ? 'ENOTFOUND' : errcode });
+    case ErrKind.Tls:
+      return new TlsError(message, opts);
+    case ErrKind.SocketClosed:
+      return new SocketClosed(message, opts);
+    case ErrKind.Http:
+      return new HttpError(message, opts);
+    default:
+      return new ConnectionError(message, opts);
+  }
+}

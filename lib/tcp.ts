@@ -1,0 +1,669 @@
+/**
+ * TCP (API.md §4): buffered sockets in cl-async's shape over the engine's sockets. The engine
+ * owns the bytes; this side keeps callbacks, counters and the loop's accounting, and learns
+ * what reached the kernel from `Flushed` events (asked for with each write's threshold).
+ */
+import type { Duplex } from 'node:stream';
+
+import { AddressInUse, ConnectionEof, ConnectionError, SocketClosed } from './conditions';
+import { byteLength, checkData, type Data, intern, seconds, splitHostPort } from './data';
+import { Kind } from './events';
+import { conditionFor, decodeError, type Dispatchee, errnoName, hooks, type Loop, requireLoop } from './loop';
+
+/** `readCb(socket, data)`; in stream mode the second argument is the socket's stream. */
+export type ReadCb = (socket: Socket, data: any) => void;
+/** Receives conditions (§9). */
+export type EventCb = (ev: any) => void;
+
+/** Options of `tcpConnect`. */
+export interface ConnectOpts {
+  eventCb?: EventCb;
+  connectCb?: (s: Socket) => void;
+  writeCb?: (s: Socket) => void;
+  data?: Data;
+  readTimeout?: number | null;
+  writeTimeout?: number | null;
+  connectTimeout?: number | null;
+  stream?: boolean;
+  noDelay?: boolean;
+  keepAlive?: number | null;
+  localAddress?: string;
+  family?: 0 | 4 | 6;
+  allowHalfOpen?: boolean;
+  drainCb?: (s: Socket) => void;
+}
+
+/** Options of `tcpServer` (the 4th argument, or an event callback alone). */
+export interface ServerOpts {
+  eventCb?: EventCb;
+  connectCb?: (s: Socket) => void;
+  backlog?: number;
+  stream?: boolean;
+  fd?: number;
+  reuseAddress?: boolean;
+  reusePort?: boolean;
+  noDelay?: boolean;
+  readTimeout?: number | null;
+  writeTimeout?: number | null;
+  maxConnections?: number;
+  allowHalfOpen?: boolean;
+  drainCb?: (s: Socket) => void;
+  keepAlive?: number | null;
+}
+
+/** The callbacks of a socket. Accepted sockets share their server's until one is replaced. */
+interface Callbacks {
+  readCb?: ReadCb;
+  eventCb?: EventCb;
+  connectCb?: (s: Socket) => void;
+  drainCb?: (s: Socket) => void;
+  stream: boolean;
+}
+
+const DEFAULT_HIGH = 64 * 1024;
+
+// Socket state bits.
+const CLOSED = 1; // closed from the application's view (operations throw SocketClosed)
+const RELEASED = 2; // the engine let go; registrations are gone
+const NEED_DRAIN = 4; // writeSocketData returned false; drainCb is owed
+const INCOMING = 8;
+const HALF_OPEN = 16;
+const OWN_CBS = 32; // callbacks are this socket's own (not the server's shared record)
+const CONNECTED = 64;
+const EOF_SEEN = 128;
+const COUNTED = 256; // counted in incoming/outgoing connections
+
+/**
+ * A TCP connection. Valid from creation until its loop ends; `closed` turns true at close,
+ * at its terminal event, or when the loop ends.
+ */
+export class Socket implements Dispatchee {
+  #loop: Loop;
+  #id: number;
+  #cbs: Callbacks;
+  #state: number;
+  /** Bytes given to writeSocketData / bytes known to be in the kernel. */
+  #written = 0;
+  #flushed = 0;
+  /** Pending writeCbs as [threshold, cb] pairs, in order. */
+  #writeCbs: Array<[number, (s: Socket) => void]> | null = null;
+  #high = DEFAULT_HIGH;
+  #low = DEFAULT_HIGH / 4;
+  #stream: Duplex | null = null;
+  /** Free slot for the application (cl-async's socket-data). */
+  data: any = undefined;
+  /** The peer's address, once connected. */
+  remoteAddress: string | undefined = undefined;
+  remotePort: number | undefined = undefined;
+  localAddress: string | undefined = undefined;
+  localPort: number | undefined = undefined;
+  /** OS descriptor (-1 until connected and after the loop ends). */
+  fd = -1;
+  /** Bytes received. */
+  bytesRead = 0;
+
+  /** @internal */
+  constructor(loop: Loop, id: number, cbs: Callbacks, flags: number) {
+    this.#loop = loop;
+    this.#id = id;
+    this.#cbs = cbs;
+    this.#state = flags;
+    loop.register(id, this);
+    loop.fnRegistry++;
+    loop.hold();
+  }
+
+  /** True once closed (further operations throw `SocketClosed`). */
+  get closed(): boolean {
+    return (this.#state & CLOSED) !== 0;
+  }
+
+  /** Bytes accepted for sending (queued included), as Node's `bytesWritten`. */
+  get bytesWritten(): number {
+    return this.#written;
+  }
+
+  /** Bytes queued and not yet handed to the kernel (as last reported by the reactor). */
+  get writeBufferSize(): number {
+    return this.#written - this.#flushed;
+  }
+
+  /** @internal */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** Sets the write buffer watermarks (bytes): `writeSocketData` returns false above `high`,
+   * `drainCb` runs once the buffer falls to `low`. */
+  setWriteBufferLimits(high: number = DEFAULT_HIGH, low?: number): void {
+    if (!(high >= 0)) throw new TypeError('setWriteBufferLimits: high must be a non-negative number');
+    const lo = low ?? Math.floor(high / 4);
+    if (!(lo >= 0 && lo <= high)) throw new TypeError('setWriteBufferLimits: need 0 <= low <= high');
+    this.#high = high;
+    this.#low = lo;
+    this.#requestNotify();
+  }
+
+  /** `[low, high]`, as asyncio's `get_write_buffer_limits`. */
+  getWriteBufferLimits(): [number, number] {
+    return [this.#low, this.#high];
+  }
+
+  /** The socket as a Node `Duplex` (stream mode). Created on first access. */
+  get stream(): Duplex {
+    if (this.#stream === null) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { SocketStream } = require('./stream') as typeof import('./stream');
+      this.#stream = new SocketStream(this);
+      if (this.closed) this.#stream.destroy();
+    }
+    return this.#stream;
+  }
+
+  /** @internal True when a stream exists. */
+  get hasStream(): boolean {
+    return this.#stream !== null;
+  }
+
+  #ownCbs(): Callbacks {
+    if ((this.#state & OWN_CBS) === 0) {
+      this.#cbs = { ...this.#cbs };
+      this.#state |= OWN_CBS;
+    }
+    return this.#cbs;
+  }
+
+  /** @internal Replaces callbacks (writeSocketData / tcpSend). */
+  setCallbacks(readCb: ReadCb | undefined, eventCb: EventCb | undefined): void {
+    if (readCb === undefined && eventCb === undefined) return;
+    const cbs = this.#ownCbs();
+    if (readCb !== undefined) cbs.readCb = readCb;
+    if (eventCb !== undefined) cbs.eventCb = eventCb;
+  }
+
+  /** @internal */
+  setDrainCb(cb: ((s: Socket) => void) | undefined): void {
+    if (cb !== undefined) this.#ownCbs().drainCb = cb;
+  }
+
+  /** @internal Throws SocketClosed when closed. */
+  checkOpen(op: string): void {
+    if (this.#state & CLOSED) {
+      throw new SocketClosed(`${op}: the socket is closed`, { socket: this, fd: this.fd });
+    }
+  }
+
+  /** @internal Queues bytes; returns false when now above the high watermark. */
+  write(data: Data, writeCb?: (s: Socket) => void): boolean {
+    const n = byteLength(data);
+    this.#written += n;
+    this.#loop.bytesWritten += n;
+    if (writeCb !== undefined) {
+      (this.#writeCbs ??= []).push([this.#written, writeCb]);
+      this.#loop.fnRegistry++;
+    }
+    const ok = this.#written - this.#flushed <= this.#high;
+    if (!ok) this.#state |= NEED_DRAIN;
+    const at = this.#nextThreshold();
+    if (typeof data === 'string') this.#loop.native.tcpWriteString(this.#id, data, at);
+    else this.#loop.native.tcpWrite(this.#id, data, at);
+    return ok;
+  }
+
+  /** The flushed-bytes total at which the next Flushed event is wanted (always the total written,
+   * so `writeBufferSize` stays exact; earlier when a drain is owed). */
+  #nextThreshold(): number | undefined {
+    if (this.#written <= this.#flushed) return undefined;
+    let at = this.#written;
+    if (this.#state & NEED_DRAIN) at = Math.min(at, Math.max(this.#flushed + 1, this.#written - this.#low));
+    if (this.#writeCbs !== null && this.#writeCbs.length > 0) at = Math.min(at, this.#writeCbs[0]![0]);
+    return at;
+  }
+
+  #requestNotify(): void {
+    if (this.#state & (CLOSED | RELEASED)) return;
+    const at = this.#nextThreshold();
+    if (at !== undefined) this.#loop.native.tcpNotifyFlushed(this.#id, at);
+  }
+
+  /** @internal Marks closed from the application's view and updates the counts once. */
+  markClosed(): void {
+    if (this.#state & CLOSED) return;
+    this.#state |= CLOSED;
+    if (this.#state & COUNTED) {
+      this.#state &= ~COUNTED;
+      if (this.#state & INCOMING) this.#loop.incomingTcp--;
+      else this.#loop.outgoingTcp--;
+    }
+    if (this.#writeCbs !== null) {
+      this.#loop.fnRegistry -= this.#writeCbs.length;
+      this.#writeCbs = null;
+    }
+  }
+
+  /** @internal closeSocket. */
+  close(force: boolean): void {
+    this.markClosed();
+    this.#loop.native.tcpClose(this.#id, force);
+    if (this.#stream !== null && !this.#stream.destroyed) this.#stream.destroy();
+  }
+
+  #release(): void {
+    if (this.#state & RELEASED) return;
+    this.markClosed();
+    this.#state |= RELEASED;
+    const loop = this.#loop;
+    loop.unregister(this.#id);
+    loop.fnRegistry--;
+    loop.release();
+  }
+
+  #condition(kind: number, a: number, b: number, arena: Buffer): ConnectionError {
+    const e = decodeError(arena, a, b);
+    return conditionFor(e.kind, e.errno, e.message, this, this.fd);
+  }
+
+  /** @internal Connected/accepted: "server fd local remote". */
+  opened(text: string): void {
+    const parts = text.split(' ');
+    this.fd = Number(parts[1]);
+    [this.localAddress, this.localPort] = splitHostPort(parts[2]!);
+    [this.remoteAddress, this.remotePort] = splitHostPort(parts[3]!);
+    this.#state |= CONNECTED | COUNTED;
+    if (this.#state & INCOMING) this.#loop.incomingTcp++;
+    else this.#loop.outgoingTcp++;
+  }
+
+  /** @internal Engine event. */
+  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
+    const loop = this.#loop;
+    switch (kind) {
+      case Kind.Data: {
+        if (this.#state & CLOSED) return;
+        const data = arena.subarray(a, a + b);
+        this.bytesRead += b;
+        loop.bytesRead += b;
+        const cbs = this.#cbs;
+        if (cbs.stream) {
+          (this.stream as import('./stream').SocketStream).deliver(data);
+          if (cbs.readCb) loop.callApp(cbs.eventCb, cbs.readCb, this, this.#stream);
+        } else if (cbs.readCb) {
+          loop.callApp(cbs.eventCb, cbs.readCb, this, data);
+        }
+        return;
+      }
+      case Kind.Flushed:
+        this.#flushedTo(a + b * 0x1_0000_0000);
+        return;
+      case Kind.Connected: {
+        if (this.#state & CLOSED) return;
+        this.opened(arena.toString('latin1', a, a + b));
+        const cb = this.#cbs.connectCb;
+        if (cb) loop.callApp(this.#cbs.eventCb, cb, this);
+        return;
+      }
+      case Kind.Eof: {
+        if (this.#state & CLOSED) return;
+        this.#state |= EOF_SEEN;
+        const halfOpen = (this.#state & HALF_OPEN) !== 0;
+        if (!halfOpen) this.markClosed();
+        if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).deliverEof(halfOpen);
+        loop.deliver(new ConnectionEof(`peer closed the connection${this.#peer()}`, { socket: this, fd: this.fd }), this.#cbs.eventCb);
+        return;
+      }
+      case Kind.Failed: {
+        if (this.#state & CLOSED) return;
+        this.markClosed();
+        const ev = this.#condition(kind, a, b, arena);
+        if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).deliverError(ev);
+        loop.deliver(ev, this.#cbs.eventCb);
+        return;
+      }
+      case Kind.FlushFailed:
+        loop.deliver(this.#condition(kind, a, b, arena), this.#cbs.eventCb);
+        return;
+      case Kind.Released:
+        if (this.#stream !== null && !this.#stream.destroyed) {
+          (this.#stream as import('./stream').SocketStream).deliverClose();
+        }
+        this.#release();
+        return;
+    }
+  }
+
+  #peer(): string {
+    return this.remoteAddress === undefined ? '' : ` (${this.remoteAddress}:${this.remotePort})`;
+  }
+
+  #flushedTo(total: number): void {
+    if (total > this.#flushed) this.#flushed = total;
+    if (this.#state & CLOSED) return;
+    const loop = this.#loop;
+    const cbs = this.#writeCbs;
+    if (cbs !== null) {
+      while (cbs.length > 0 && cbs[0]![0] <= this.#flushed) {
+        const cb = cbs.shift()![1];
+        loop.fnRegistry--;
+        loop.callApp(this.#cbs.eventCb, cb, this);
+        if (this.#state & CLOSED) return;
+      }
+    }
+    if (this.#state & NEED_DRAIN && this.#written - this.#flushed <= this.#low) {
+      this.#state &= ~NEED_DRAIN;
+      const drain = this.#cbs.drainCb;
+      if (drain) loop.callApp(this.#cbs.eventCb, drain, this);
+      if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).drained();
+      if (this.#state & CLOSED) return;
+    }
+    this.#requestNotify();
+  }
+
+  /** @internal The loop ended: closed, no callbacks. */
+  abandon(): void {
+    this.#state |= CLOSED | RELEASED;
+    this.#writeCbs = null;
+    if (this.#stream !== null && !this.#stream.destroyed) this.#stream.destroy();
+  }
+
+  /** @internal */
+  get loop(): Loop {
+    return this.#loop;
+  }
+
+  /** A short description for logs and the REPL. */
+  toString(): string {
+    const peer = this.remoteAddress === undefined ? 'unconnected' : `${this.remoteAddress}:${this.remotePort}`;
+    return `Socket<${peer}${this.closed ? ', closed' : ''}>`;
+  }
+}
+
+/** A listening TCP server. `port`/`address` are valid when `tcpServer` returns. */
+export class TcpServer implements Dispatchee {
+  #loop: Loop | null;
+  #id: number;
+  /** @internal The callbacks given to accepted sockets. */
+  readonly cbs: Callbacks;
+  readonly #halfOpen: boolean;
+  /** The bound port (the real one when 0 was asked). */
+  readonly port: number;
+  /** The bound address. */
+  readonly address: string;
+  /** The OS descriptor of the listening socket, or -1. */
+  readonly fd: number;
+  #closed: boolean;
+
+  /** @internal */
+  constructor(loop: Loop, id: number, address: string, port: number, fd: number, cbs: Callbacks, halfOpen: boolean) {
+    this.#loop = loop;
+    this.#id = id;
+    this.address = address;
+    this.port = port;
+    this.fd = fd;
+    this.cbs = cbs;
+    this.#halfOpen = halfOpen;
+    this.#closed = id === 0;
+    if (id !== 0) {
+      loop.register(id, this);
+      loop.fnRegistry++;
+      loop.servers++;
+      loop.hold();
+    }
+  }
+
+  /** True once closed (or when binding failed). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops accepting; accepted sockets stay open. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const loop = this.#loop!;
+    this.#loop = null;
+    loop.native.tcpCloseServer(this.#id);
+    loop.unregister(this.#id);
+    loop.fnRegistry--;
+    loop.servers--;
+    loop.release();
+  }
+
+  /** @internal Engine event. */
+  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
+    const loop = this.#loop;
+    if (loop === null) return;
+    if (kind === Kind.ServerError) {
+      const e = decodeError(arena, a, b);
+      loop.deliver(conditionFor(e.kind, e.errno, e.message, undefined, this.fd), this.cbs.eventCb);
+    }
+  }
+
+  /** @internal The loop ended. */
+  abandon(): void {
+    this.#closed = true;
+    this.#loop = null;
+  }
+
+  /** @internal */
+  get halfOpen(): boolean {
+    return this.#halfOpen;
+  }
+}
+
+/**
+ * Accepted sockets arrive under their own id, which the loop does not know yet: this hook,
+ * installed once per loop, catches `Accepted` records by looking up the server named in them.
+ */
+export function onAccepted(loop: Loop, id: number, text: string): void {
+  const sp = text.indexOf(' ');
+  const server = loop.objects.get(Number(text.slice(0, sp)));
+  if (!(server instanceof TcpServer)) {
+    // The server was closed in the meantime: nobody wants this socket.
+    loop.native.tcpClose(id, false);
+    return;
+  }
+  let flags = INCOMING;
+  if (server.halfOpen) flags |= HALF_OPEN;
+  const socket = new Socket(loop, id, server.cbs, flags);
+  socket.opened(text);
+  if (server.cbs.connectCb) loop.callApp(server.cbs.eventCb, server.cbs.connectCb, socket);
+}
+
+hooks.accepted = onAccepted;
+
+function resolveBind(bindAddress: string | null | undefined): string {
+  if (bindAddress === null || bindAddress === undefined || bindAddress === '') return '0.0.0.0';
+  if (bindAddress === 'localhost') return '127.0.0.1';
+  return bindAddress;
+}
+
+function checkPort(fn: string, port: unknown): number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`${fn}: port must be an integer from 0 to 65535, not ${String(port)}`);
+  }
+  return port;
+}
+
+/**
+ * Connects to `host:port` (a name or an IP literal), then writes `opts.data` if given.
+ * `connectCb` runs once connected; failures reach `eventCb` (ConnectionRefused,
+ * ConnectionTimeout, DnsError, ConnectionError).
+ */
+export function tcpConnect(host: string, port: number, readCb: ReadCb | null | undefined, opts: ConnectOpts = {}): Socket {
+  const loop = requireLoop();
+  if (typeof host !== 'string' || host === '') throw new TypeError('tcpConnect: host must be a non-empty string');
+  checkPort('tcpConnect', port);
+  if (opts.data !== undefined) checkData('tcpConnect', opts.data);
+  const id = loop.native.tcpConnect(host, port, {
+    noDelay: opts.noDelay ?? true,
+    keepAlive: seconds('keepAlive', opts.keepAlive),
+    connectTimeout: seconds('connectTimeout', opts.connectTimeout),
+    readTimeout: seconds('readTimeout', opts.readTimeout),
+    writeTimeout: seconds('writeTimeout', opts.writeTimeout),
+    localAddress: opts.localAddress,
+    allowHalfOpen: opts.allowHalfOpen ?? false,
+    family: opts.family ?? 0,
+  });
+  const cbs: Callbacks = {
+    readCb: readCb ?? undefined,
+    eventCb: opts.eventCb,
+    connectCb: opts.connectCb,
+    drainCb: opts.drainCb,
+    stream: opts.stream ?? false,
+  };
+  const socket = new Socket(loop, id, cbs, OWN_CBS | (opts.allowHalfOpen ? HALF_OPEN : 0));
+  if (opts.data !== undefined) socket.write(opts.data, opts.writeCb);
+  return socket;
+}
+
+/** Options of `tcpSend` (those of `tcpConnect`, plus `socket` to write to an open one). */
+export interface SendOpts extends ConnectOpts {
+  socket?: Socket;
+}
+
+/**
+ * The seed's form: connect and send `data`. With `opts.socket`, writes `data` to that socket
+ * instead, makes `readCb`/`eventCb` its callbacks, and returns it.
+ */
+export function tcpSend(
+  host: string,
+  port: number,
+  data: Data,
+  readCb: ReadCb | null | undefined,
+  eventCb?: EventCb,
+  opts: SendOpts = {},
+): Socket {
+  checkData('tcpSend', data);
+  if (opts.socket !== undefined) {
+    const s = opts.socket;
+    writeSocketData(s, data, { readCb: readCb ?? undefined, eventCb, writeCb: opts.writeCb });
+    return s;
+  }
+  return tcpConnect(host, port, readCb, { ...opts, eventCb: eventCb ?? opts.eventCb, data });
+}
+
+/**
+ * Listens on `bindAddress:port` (null: every IPv4 address; '::': every address). Listening when
+ * it returns. A bind failure reaches `eventCb` asynchronously and the server is closed.
+ */
+export function tcpServer(
+  bindAddress: string | null | undefined,
+  port: number,
+  readCb: ReadCb | null | undefined,
+  eventCbOrOpts?: EventCb | ServerOpts,
+): TcpServer {
+  const loop = requireLoop();
+  checkPort('tcpServer', port);
+  const opts: ServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
+  const host = resolveBind(bindAddress);
+  const backlog = opts.backlog === undefined || opts.backlog < 0 ? 128 : opts.backlog;
+  const res = loop.native.tcpListen({
+    host,
+    port,
+    backlog,
+    reuseAddress: opts.reuseAddress ?? true,
+    reusePort: opts.reusePort ?? false,
+    fd: opts.fd,
+    noDelay: opts.noDelay ?? true,
+    readTimeout: seconds('readTimeout', opts.readTimeout),
+    writeTimeout: seconds('writeTimeout', opts.writeTimeout),
+    maxConnections: opts.maxConnections,
+    allowHalfOpen: opts.allowHalfOpen ?? false,
+    keepAlive: seconds('keepAlive', opts.keepAlive),
+  });
+  const cbs: Callbacks = {
+    readCb: readCb ?? undefined,
+    eventCb: opts.eventCb,
+    connectCb: opts.connectCb,
+    drainCb: opts.drainCb,
+    stream: opts.stream ?? false,
+  };
+  if (res.errno !== 0) {
+    const server = new TcpServer(loop, 0, host, port, -1, cbs, false);
+    const errcode = errnoName(res.errno);
+    const ev =
+      errcode === 'EADDRINUSE'
+        ? new AddressInUse(res.message, { errcode })
+        : new ConnectionError(res.message, { errcode });
+    loop.hold();
+    setImmediate(() => {
+      loop.deliver(ev, opts.eventCb);
+      loop.release();
+    });
+    return server;
+  }
+  return new TcpServer(loop, res.id, intern(res.address), res.port, res.fd, cbs, opts.allowHalfOpen ?? false);
+}
+
+/** Stops accepting (`server.close()`). Idempotent. */
+export function closeTcpServer(server: TcpServer): void {
+  server.close();
+}
+
+/** Options of `writeSocketData`. */
+export interface WriteOpts {
+  writeCb?: (s: Socket) => void;
+  readCb?: ReadCb;
+  eventCb?: EventCb;
+}
+
+/**
+ * Queues `data`. `writeCb` runs once these bytes (and all before them) are in the kernel.
+ * Returns false when the write buffer is above its high watermark (`drainCb` follows). Throws
+ * `SocketClosed` on a closed socket.
+ */
+export function writeSocketData(socket: Socket, data: Data, opts: WriteOpts = {}): boolean {
+  checkSocket('writeSocketData', socket);
+  checkData('writeSocketData', data);
+  socket.checkOpen('writeSocketData');
+  socket.setCallbacks(opts.readCb, opts.eventCb);
+  return socket.write(data, opts.writeCb);
+}
+
+/** Sets (null: clears) the read and write timeouts, in seconds. Throws `SocketClosed` on a closed socket. */
+export function setSocketTimeouts(socket: Socket, readSec: number | null | undefined, writeSec: number | null | undefined): void {
+  checkSocket('setSocketTimeouts', socket);
+  socket.checkOpen('setSocketTimeouts');
+  socket.loop.native.tcpSetTimeouts(socket.id, seconds('readSec', readSec), seconds('writeSec', writeSec));
+}
+
+/** Directions for enable/disable; none given means both. */
+export interface Directions {
+  read?: boolean;
+  write?: boolean;
+}
+
+function directions(d: Directions | undefined): [boolean, boolean] {
+  if (d === undefined || (d.read === undefined && d.write === undefined)) return [true, true];
+  return [d.read === true, d.write === true];
+}
+
+/** Resumes reading and/or writing. */
+export function enableSocket(socket: Socket, d?: Directions): void {
+  checkSocket('enableSocket', socket);
+  socket.checkOpen('enableSocket');
+  const [r, w] = directions(d);
+  socket.loop.native.tcpEnable(socket.id, r ? true : undefined, w ? true : undefined);
+}
+
+/** Pauses reading (the peer is slowed by TCP) and/or writing (queued data waits). */
+export function disableSocket(socket: Socket, d?: Directions): void {
+  checkSocket('disableSocket', socket);
+  socket.checkOpen('disableSocket');
+  const [r, w] = directions(d);
+  socket.loop.native.tcpEnable(socket.id, r ? false : undefined, w ? false : undefined);
+}
+
+/**
+ * Closes a socket: by default pending writes are flushed, then FIN; `force: true` drops them
+ * and resets. `socket.closed` is true at once. Throws `SocketClosed` if already closed.
+ */
+export function closeSocket(socket: Socket, opts: { force?: boolean } = {}): void {
+  checkSocket('closeSocket', socket);
+  socket.checkOpen('closeSocket');
+  socket.close(opts.force === true);
+}
+
+function checkSocket(fn: string, s: unknown): asserts s is Socket {
+  if (!(s instanceof Socket)) throw new TypeError(`${fn}: expected a Socket`);
+}

@@ -1,0 +1,157 @@
+/**
+ * Timers (API.md §2): `delay`, `interval`, the deprecated `timer`, and the `Timer` handle. The
+ * deadlines live in the reactor's timer queue; this side keeps the callback and the loop's
+ * alive count (an unref'd timer does not hold the loop).
+ */
+import { Kind } from './events';
+import { type Dispatchee, type Loop, requireLoop } from './loop';
+
+/** Options of `delay`. */
+export interface DelayOptions {
+  /** Seconds until it fires; 0 or none: the next turn of the loop. */
+  time?: number | null;
+  /** Receives what `cb` throws when `catchAppErrors` is on. */
+  eventCb?: (ev: unknown) => void;
+}
+
+/** Options of `interval`. */
+export interface IntervalOptions {
+  /** Seconds between runs; the first run is one period after the call. */
+  time: number;
+  /** Receives what `cb` throws when `catchAppErrors` is on (the interval keeps running). */
+  eventCb?: (ev: unknown) => void;
+}
+
+/** A pending delay or interval. Valid until it fires (one-shot), is freed, or its loop ends. */
+export class Timer implements Dispatchee {
+  #loop: Loop | null;
+  #id: number;
+  #cb: (() => void) | null;
+  #eventCb: ((ev: unknown) => void) | undefined;
+  #repeat: boolean;
+  #ref = true;
+  #freed = false;
+
+  /** @internal */
+  constructor(loop: Loop, cb: () => void, seconds: number, repeat: boolean, eventCb?: (ev: unknown) => void) {
+    this.#loop = loop;
+    this.#cb = cb;
+    this.#eventCb = eventCb;
+    this.#repeat = repeat;
+    this.#id = loop.native.delay(seconds, repeat);
+    loop.register(this.#id, this);
+    loop.fnRegistry++;
+    loop.activeTimers++;
+    loop.hold();
+  }
+
+  /** True once freed, fired (one-shot) or closed with its loop. */
+  get freed(): boolean {
+    return this.#freed;
+  }
+
+  /** Cancels the timer. Idempotent; does nothing once its loop has ended. */
+  free(): void {
+    if (this.#freed) return;
+    const loop = this.#loop!;
+    loop.native.timerFree(this.#id);
+    this.#forget(loop);
+  }
+
+  /** The timer keeps the loop alive again. Returns the timer. */
+  ref(): this {
+    if (!this.#freed && !this.#ref) {
+      this.#ref = true;
+      this.#loop!.hold();
+    }
+    return this;
+  }
+
+  /** The timer no longer keeps the loop alive (it still fires while something else does). */
+  unref(): this {
+    if (!this.#freed && this.#ref) {
+      this.#ref = false;
+      this.#loop!.release();
+    }
+    return this;
+  }
+
+  /** Drops every registration; the reactor side was already told (or fired). */
+  #forget(loop: Loop): void {
+    this.#freed = true;
+    this.#cb = null;
+    this.#loop = null;
+    loop.unregister(this.#id);
+    loop.fnRegistry--;
+    loop.activeTimers--;
+    if (this.#ref) loop.release();
+  }
+
+  /** @internal Engine event. */
+  onEvent(kind: number): void {
+    if (kind !== Kind.Timer || this.#freed) return;
+    const loop = this.#loop!;
+    const cb = this.#cb!;
+    if (!this.#repeat) this.#forget(loop);
+    loop.callApp(this.#eventCb, cb);
+  }
+
+  /** @internal The loop ended. */
+  abandon(): void {
+    this.#freed = true;
+    this.#cb = null;
+    this.#loop = null;
+  }
+}
+
+function checkCb(name: string, cb: unknown): asserts cb is () => void {
+  if (typeof cb !== 'function') throw new TypeError(`${name}: cb must be a function`);
+}
+
+function checkTime(name: string, t: unknown): number {
+  if (t === undefined || t === null) return 0;
+  if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
+    throw new TypeError(`${name}: time must be a non-negative number of seconds, not ${String(t)}`);
+  }
+  return t;
+}
+
+/** Runs `cb` after `time` seconds (none: on the next turn). Never synchronously. */
+export function delay(cb: () => void, opts: DelayOptions = {}): Timer {
+  checkCb('delay', cb);
+  const loop = requireLoop();
+  return new Timer(loop, cb, checkTime('delay', opts.time), false, opts.eventCb);
+}
+
+/** Runs `cb` every `time` seconds until freed, the first run `time` after the call. */
+export function interval(cb: () => void, opts: IntervalOptions): Timer {
+  checkCb('interval', cb);
+  const t = checkTime('interval', opts?.time);
+  if (!(t > 0)) throw new TypeError('interval: time must be a positive number of seconds');
+  const loop = requireLoop();
+  return new Timer(loop, cb, t, true, opts.eventCb);
+}
+
+let timerWarned = false;
+
+/** @deprecated Use `delay(cb, { time, eventCb })`. The seed API's form. */
+export function timer(time: number, cb: () => void, eventCb?: (ev: unknown) => void): Timer {
+  if (!timerWarned) {
+    timerWarned = true;
+    process.emitWarning('evasync: timer(time, cb, eventCb) is deprecated; use delay(cb, { time, eventCb })', {
+      type: 'DeprecationWarning',
+      code: 'EVASYNC_DEP_TIMER',
+    });
+  }
+  return delay(cb, { time, eventCb });
+}
+
+/** Cancels a delay (`t.free()`). */
+export function freeDelay(t: Timer): void {
+  t.free();
+}
+
+/** Cancels an interval (`t.free()`). */
+export function removeInterval(t: Timer): void {
+  t.free();
+}

@@ -1,0 +1,133 @@
+//! The native side of one event loop: owns the reactor's thread (the `thread` driver), the
+//! outbox of event batches, and the handle commands go through.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use evasync::{Command, Handle, Reactor, ReactorConfig};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::events::{NotifyFn, Outbox, ThreadSink};
+
+/// The reactor thread, shared with the environment's cleanup hook so that a Node environment
+/// torn down mid-loop (process.exit, a terminated worker) still stops and joins it.
+type ThreadSlot = Arc<Mutex<Option<JoinHandle<()>>>>;
+
+/// Stops the reactor and waits for its thread. Idempotent.
+fn stop(handle: &Handle, slot: &ThreadSlot) {
+    let thread = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(t) = thread {
+        handle.submit(Command::Exit);
+        let _ = t.join();
+    }
+}
+
+/// One running event loop. Created by `startEventLoop`, stopped by `exit()` when the loop ends.
+#[napi]
+pub struct NativeLoop {
+    pub(crate) handle: Handle,
+    outbox: Arc<Outbox>,
+    thread: ThreadSlot,
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// The reactor thread: turn, publish, repeat until told to exit. A panic or a poll failure is
+/// published as a fatal event (JS calls `fatalCb` and ends the loop) and ends the thread.
+fn reactor_thread(mut reactor: Reactor, mut sink: ThreadSink) {
+    loop {
+        let turn = catch_unwind(AssertUnwindSafe(|| reactor.turn(None, &mut sink)));
+        match turn {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                sink.batch.fatal(&format!("reactor poll failed: {e}"));
+                sink.publish();
+                return;
+            }
+            Err(p) => {
+                sink.batch
+                    .fatal(&format!("reactor panicked: {}", panic_text(&*p)));
+                sink.publish();
+                return;
+            }
+        }
+        if reactor.stopped() {
+            return;
+        }
+        sink.publish();
+    }
+}
+
+#[napi]
+impl NativeLoop {
+    /// Starts a reactor on its own thread. `onBatch` is called (through one ThreadsafeFunction)
+    /// whenever batches are waiting; it should call `drain()`.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(env: Env, on_batch: Function<(), ()>) -> Result<Self> {
+        let notify: NotifyFn = on_batch
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .build()?;
+        let reactor = Reactor::new(ReactorConfig::default())
+            .map_err(|e| Error::from_reason(format!("cannot create the reactor: {e}")))?;
+        let handle = reactor.handle();
+        let outbox = Arc::new(Outbox::new(handle.clone()));
+        let sink = ThreadSink::new(outbox.clone(), notify);
+        let thread = std::thread::Builder::new()
+            .name("evasync-reactor".into())
+            .spawn(move || reactor_thread(reactor, sink))
+            .map_err(|e| Error::from_reason(format!("cannot start the reactor thread: {e}")))?;
+        let slot: ThreadSlot = Arc::new(Mutex::new(Some(thread)));
+        let (hook_handle, hook_slot) = (handle.clone(), slot.clone());
+        env.add_env_cleanup_hook((), move |()| stop(&hook_handle, &hook_slot))?;
+        Ok(NativeLoop {
+            handle,
+            outbox,
+            thread: slot,
+        })
+    }
+
+    /// Takes the waiting batches as `[records0, arena0, records1, arena1, …]`. The arrays are
+    /// external: their memory is the Vecs the reactor filled, freed when JS collects them.
+    #[napi(catch_unwind)]
+    pub fn drain<'e>(&self, env: &'e Env) -> Result<Array<'e>> {
+        let batches = self.outbox.drain();
+        let mut out = env.create_array((batches.len() * 2) as u32)?;
+        for (i, b) in batches.into_iter().enumerate() {
+            out.set((2 * i) as u32, Uint32Array::new(b.records))?;
+            out.set((2 * i + 1) as u32, Buffer::from(b.arena))?;
+        }
+        Ok(out)
+    }
+
+    /// Emits `count` synthetic events in one turn (the delivery benchmark).
+    #[napi(catch_unwind)]
+    pub fn emit_ticks(&self, count: u32) {
+        self.handle.submit(Command::EmitTicks { count });
+    }
+
+    /// Stops the reactor (everything it holds is dropped) and joins its thread; afterwards the
+    /// ThreadsafeFunction is released and no longer keeps Node alive.
+    #[napi(catch_unwind)]
+    pub fn exit(&self) {
+        stop(&self.handle, &self.thread);
+        // Batches published before the exit are of no use any more.
+        let _ = self.outbox.drain();
+    }
+}
+
+impl Drop for NativeLoop {
+    fn drop(&mut self) {
+        stop(&self.handle, &self.thread);
+    }
+}

@@ -1,0 +1,206 @@
+//! Engine events → JS, in batches. A batch is a flat `u32` record array (`[kind, id, a, b]` per
+//! event) plus one byte arena holding data and text; JS walks the records and slices the arena.
+//! Under the thread driver, batches wait in the [`Outbox`] and the ThreadsafeFunction is called
+//! only when the outbox goes from empty to non-empty (an atomic flag), never once per event.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use evasync::{Error, Event, EventSink, Handle};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+
+/// Record kinds; `lib/events.ts` mirrors these numbers.
+pub mod kind {
+    pub const TIMER: u32 = 1;
+    pub const CONNECTED: u32 = 2;
+    pub const ACCEPTED: u32 = 3;
+    pub const DATA: u32 = 4;
+    pub const FLUSHED: u32 = 5;
+    pub const EOF: u32 = 6;
+    pub const FAILED: u32 = 7;
+    pub const FLUSH_FAILED: u32 = 8;
+    pub const RELEASED: u32 = 9;
+    pub const SERVER_ERROR: u32 = 10;
+    pub const TICK: u32 = 11;
+    pub const FATAL: u32 = 12;
+}
+
+/// Undelivered arena bytes above which the reactor stops reading sockets: JS is behind, and
+/// TCP flow control should slow the peers rather than memory grow without bound.
+const BACKLOG_HIGH: usize = 16 * 1024 * 1024;
+/// Arena bytes one turn may gather before reads pause until the batch is published, so a single
+/// batch stays a bounded piece of work for JS.
+const BATCH_HIGH: usize = 4 * 1024 * 1024;
+
+/// One batch of encoded events.
+#[derive(Default)]
+pub struct Batch {
+    pub records: Vec<u32>,
+    pub arena: Vec<u8>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn push(&mut self, kind: u32, id: u32, a: u32, b: u32) {
+        self.records.extend_from_slice(&[kind, id, a, b]);
+    }
+
+    /// Appends text to the arena, returning (offset, length).
+    fn text(&mut self, f: impl FnOnce(&mut String)) -> (u32, u32) {
+        let mut s = String::new();
+        f(&mut s);
+        let off = self.arena.len();
+        self.arena.extend_from_slice(s.as_bytes());
+        (off as u32, s.len() as u32)
+    }
+
+    fn error(&mut self, kind: u32, id: u32, e: &Error) {
+        let (off, len) = self.text(|s| {
+            let _ = write!(s, "{}\u{1}{}\u{1}{}", e.kind as u8, e.errno, e.message);
+        });
+        self.push(kind, id, off, len);
+    }
+
+    /// Encodes one engine event.
+    pub fn encode(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::TimerFired { id } => self.push(kind::TIMER, id, 0, 0),
+            Event::Connected {
+                id,
+                fd,
+                local,
+                remote,
+            } => {
+                let (off, len) = self.text(|s| {
+                    let _ = write!(s, "0 {fd} {local} {remote}");
+                });
+                self.push(kind::CONNECTED, id, off, len);
+            }
+            Event::Accepted {
+                server,
+                id,
+                fd,
+                local,
+                remote,
+            } => {
+                let (off, len) = self.text(|s| {
+                    let _ = write!(s, "{server} {fd} {local} {remote}");
+                });
+                self.push(kind::ACCEPTED, id, off, len);
+            }
+            Event::Data { id, data } => {
+                let off = self.arena.len() as u32;
+                self.arena.extend_from_slice(data);
+                self.push(kind::DATA, id, off, data.len() as u32);
+            }
+            Event::Flushed { id, total } => {
+                self.push(kind::FLUSHED, id, total as u32, (total >> 32) as u32)
+            }
+            Event::Eof { id } => self.push(kind::EOF, id, 0, 0),
+            Event::Failed { id, error } => self.error(kind::FAILED, id, &error),
+            Event::FlushFailed { id, error } => self.error(kind::FLUSH_FAILED, id, &error),
+            Event::Released { id } => self.push(kind::RELEASED, id, 0, 0),
+            Event::ServerError { id, error } => self.error(kind::SERVER_ERROR, id, &error),
+            Event::Tick { seq } => self.push(kind::TICK, seq, 0, 0),
+        }
+    }
+
+    /// Encodes a fatal reactor failure.
+    pub fn fatal(&mut self, message: &str) {
+        let (off, len) = self.text(|s| s.push_str(message));
+        self.push(kind::FATAL, 0, off, len);
+    }
+}
+
+/// The ThreadsafeFunction that tells JS "batches are waiting": no arguments, errors handled by
+/// JS itself (`CalleeHandled = false`).
+pub type NotifyFn = ThreadsafeFunction<(), (), (), Status, false>;
+
+/// Batches waiting for JS, shared by the reactor thread (producer) and the JS thread (consumer).
+pub struct Outbox {
+    queue: Mutex<Vec<Batch>>,
+    /// True from the TSFN call until JS drains: at most one call in flight.
+    scheduled: AtomicBool,
+    /// Arena bytes published and not yet drained.
+    backlog: AtomicUsize,
+    handle: Handle,
+}
+
+impl Outbox {
+    pub fn new(handle: Handle) -> Outbox {
+        Outbox {
+            queue: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
+            backlog: AtomicUsize::new(0),
+            handle,
+        }
+    }
+
+    /// Takes every waiting batch (JS thread). Clears the flag first, so a batch published during
+    /// the take schedules a new call rather than being stranded.
+    pub fn drain(&self) -> Vec<Batch> {
+        self.scheduled.store(false, Ordering::SeqCst);
+        let batches = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        let bytes: usize = batches.iter().map(|b| b.arena.len()).sum();
+        let before = self.backlog.fetch_sub(bytes, Ordering::SeqCst);
+        if before > BACKLOG_HIGH && before - bytes <= BACKLOG_HIGH {
+            // The reactor may be holding reads back for us: let it resume.
+            self.handle.wake();
+        }
+        batches
+    }
+}
+
+/// The reactor-side sink of the thread driver: encodes into the current batch and publishes it
+/// at the end of each turn.
+pub struct ThreadSink {
+    pub batch: Batch,
+    outbox: Arc<Outbox>,
+    notify: NotifyFn,
+}
+
+impl ThreadSink {
+    pub fn new(outbox: Arc<Outbox>, notify: NotifyFn) -> ThreadSink {
+        ThreadSink {
+            batch: Batch::default(),
+            outbox,
+            notify,
+        }
+    }
+
+    /// Hands the current batch to JS; calls the TSFN only if no call is already pending.
+    pub fn publish(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.outbox
+            .backlog
+            .fetch_add(batch.arena.len(), Ordering::SeqCst);
+        self.outbox
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(batch);
+        if !self.outbox.scheduled.swap(true, Ordering::SeqCst) {
+            self.notify
+                .call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+impl EventSink for ThreadSink {
+    fn event(&mut self, ev: Event<'_>) {
+        self.batch.encode(ev);
+    }
+
+    fn backpressured(&self) -> bool {
+        self.batch.arena.len() >= BATCH_HIGH
+            || self.outbox.backlog.load(Ordering::Relaxed) >= BACKLOG_HIGH
+    }
+}

@@ -1,0 +1,229 @@
+//! TCP commands: listen (bound here, synchronously, so the port is known on return), connect,
+//! write, timeouts, enable/disable, half-close, close.
+
+use std::net::{IpAddr, SocketAddr};
+
+use evasync::{bind_listener, Command, ConnectOptions, ConnectTarget, ServerOptions};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::event_loop::NativeLoop;
+use crate::timer::opt_seconds;
+
+/// Options of `tcpListen`, as the TS layer passes them (seconds for times).
+#[napi(object)]
+pub struct ListenOptions {
+    pub host: String,
+    pub port: u32,
+    pub backlog: i32,
+    pub reuse_address: bool,
+    pub reuse_port: bool,
+    pub fd: Option<i32>,
+    pub no_delay: bool,
+    pub read_timeout: Option<f64>,
+    pub write_timeout: Option<f64>,
+    pub max_connections: Option<u32>,
+    pub allow_half_open: bool,
+    pub keep_alive: Option<f64>,
+}
+
+/// The result of `tcpListen`: the server id and where it listens, or (errno ≠ 0) why not.
+#[napi(object)]
+pub struct ListenResult {
+    pub id: u32,
+    pub address: String,
+    pub port: u32,
+    pub family: u32,
+    pub fd: i64,
+    pub errno: i32,
+    pub message: String,
+}
+
+/// Options of `tcpConnect`.
+#[napi(object)]
+pub struct ConnectOpts {
+    pub no_delay: bool,
+    pub keep_alive: Option<f64>,
+    pub connect_timeout: Option<f64>,
+    pub read_timeout: Option<f64>,
+    pub write_timeout: Option<f64>,
+    pub local_address: Option<String>,
+    pub allow_half_open: bool,
+    pub family: u32,
+}
+
+fn failed(errno: i32, message: String) -> ListenResult {
+    ListenResult {
+        id: 0,
+        address: String::new(),
+        port: 0,
+        family: 0,
+        fd: -1,
+        errno,
+        message,
+    }
+}
+
+#[napi]
+impl NativeLoop {
+    /// Binds and listens now; the reactor serves the listener from its next turn.
+    #[napi(catch_unwind)]
+    pub fn tcp_listen(&self, o: ListenOptions) -> ListenResult {
+        let bound = match o.fd {
+            #[cfg(unix)]
+            Some(fd) => {
+                // SAFETY: the user hands over an inherited listening descriptor (`fd` option of
+                // tcpServer), documented as transferring ownership to the server.
+                unsafe { evasync::listener_from_fd(fd) }
+            }
+            #[cfg(not(unix))]
+            Some(_) => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+            None => {
+                let ip: IpAddr = match o.host.trim_start_matches('[').trim_end_matches(']').parse()
+                {
+                    Ok(ip) => ip,
+                    Err(_) => {
+                        return failed(
+                            -1,
+                            format!("listen on {}:{} failed: not an IP address", o.host, o.port),
+                        )
+                    }
+                };
+                bind_listener(
+                    SocketAddr::new(ip, o.port as u16),
+                    o.backlog,
+                    o.reuse_address,
+                    o.reuse_port,
+                )
+            }
+        };
+        let bound = match bound {
+            Ok(b) => b,
+            Err(e) => {
+                let what = match o.fd {
+                    Some(fd) => format!("listen on fd {fd}"),
+                    None if o.host.contains(':') => format!("listen on [{}]:{}", o.host, o.port),
+                    None => format!("listen on {}:{}", o.host, o.port),
+                };
+                let err = evasync::Error::io(what, &e);
+                return failed(err.errno, err.message);
+            }
+        };
+        let local = bound.local;
+        let fd = bound.fd();
+        let opts = ServerOptions {
+            no_delay: o.no_delay,
+            read_timeout: opt_seconds(o.read_timeout),
+            write_timeout: opt_seconds(o.write_timeout),
+            max_connections: o.max_connections.map(|m| m as usize),
+            allow_half_open: o.allow_half_open,
+            keep_alive: opt_seconds(o.keep_alive),
+        };
+        let (id, _) = self.handle.serve(bound, opts);
+        ListenResult {
+            id,
+            address: local.ip().to_string(),
+            port: u32::from(local.port()),
+            family: if local.is_ipv6() { 6 } else { 4 },
+            fd,
+            errno: 0,
+            message: String::new(),
+        }
+    }
+
+    /// Stops accepting.
+    #[napi(catch_unwind)]
+    pub fn tcp_close_server(&self, id: u32) {
+        self.handle.submit(Command::CloseServer { id });
+    }
+
+    /// Starts connecting to `host:port`; returns the socket id. A bad `localAddress` is an error
+    /// thrown here.
+    #[napi(catch_unwind)]
+    pub fn tcp_connect(&self, host: String, port: u32, o: ConnectOpts) -> Result<u32> {
+        let local_address = match o.local_address.as_deref() {
+            None | Some("") => None,
+            Some(a) => {
+                let ip: IpAddr = a.parse().map_err(|_| {
+                    Error::new(
+                        Status::InvalidArg,
+                        format!("localAddress {a:?} is not an IP"),
+                    )
+                })?;
+                Some(SocketAddr::new(ip, 0))
+            }
+        };
+        let id = self.handle.next_id();
+        self.handle.submit(Command::Connect {
+            id,
+            target: ConnectTarget::Host(host, port as u16),
+            opts: ConnectOptions {
+                no_delay: o.no_delay,
+                keep_alive: opt_seconds(o.keep_alive),
+                connect_timeout: opt_seconds(o.connect_timeout),
+                read_timeout: opt_seconds(o.read_timeout),
+                write_timeout: opt_seconds(o.write_timeout),
+                local_address,
+                allow_half_open: o.allow_half_open,
+                family: o.family as u8,
+            },
+        });
+        Ok(id)
+    }
+
+    /// Queues bytes (copied here: the JS buffer stays the caller's). `notifyAt` asks for a
+    /// `Flushed` event once that many bytes in all have reached the kernel.
+    #[napi(catch_unwind)]
+    pub fn tcp_write(&self, id: u32, data: &[u8], notify_at: Option<f64>) {
+        self.handle.submit(Command::Write {
+            id,
+            data: data.to_vec(),
+            notify_at: notify_at.map(|n| n as u64),
+        });
+    }
+
+    /// Queues a string as UTF-8.
+    #[napi(catch_unwind)]
+    pub fn tcp_write_string(&self, id: u32, data: String, notify_at: Option<f64>) {
+        self.handle.submit(Command::Write {
+            id,
+            data: data.into_bytes(),
+            notify_at: notify_at.map(|n| n as u64),
+        });
+    }
+
+    /// Asks for a `Flushed` event once `at` bytes in all have reached the kernel.
+    #[napi(catch_unwind)]
+    pub fn tcp_notify_flushed(&self, id: u32, at: f64) {
+        self.handle
+            .submit(Command::NotifyFlushed { id, at: at as u64 });
+    }
+
+    /// Sets both timeouts (seconds; null clears).
+    #[napi(catch_unwind)]
+    pub fn tcp_set_timeouts(&self, id: u32, read: Option<f64>, write: Option<f64>) {
+        self.handle.submit(Command::SetTimeouts {
+            id,
+            read: opt_seconds(read),
+            write: opt_seconds(write),
+        });
+    }
+
+    /// Enables or disables directions (undefined leaves one as it is).
+    #[napi(catch_unwind)]
+    pub fn tcp_enable(&self, id: u32, read: Option<bool>, write: Option<bool>) {
+        self.handle.submit(Command::Enable { id, read, write });
+    }
+
+    /// Half-closes once the queue drains.
+    #[napi(catch_unwind)]
+    pub fn tcp_shutdown(&self, id: u32) {
+        self.handle.submit(Command::Shutdown { id });
+    }
+
+    /// Closes gracefully or by force.
+    #[napi(catch_unwind)]
+    pub fn tcp_close(&self, id: u32, force: bool) {
+        self.handle.submit(Command::Close { id, force });
+    }
+}
