@@ -15,8 +15,9 @@ export class SocketStream extends Duplex {
   #readPaused = false;
   #pendingWrite: ((err?: Error | null) => void) | null = null;
 
-  constructor(socket: Socket) {
-    super({ allowHalfOpen: false });
+  /** `halfOpen`: the user asked for `allowHalfOpen`, so the peer's EOF does not end our side. */
+  constructor(socket: Socket, halfOpen: boolean) {
+    super({ allowHalfOpen: halfOpen });
     this.#socket = socket;
   }
 
@@ -36,6 +37,9 @@ export class SocketStream extends Duplex {
   /** @internal The peer closed its side. */
   deliverEof(_halfOpen: boolean): void {
     this.push(null);
+    // In paused mode 'end' waits for a read(); make EOF visible to 'end' listeners at once when
+    // nothing is left to read.
+    if (this.readableLength === 0) this.read(0);
   }
 
   /** @internal The socket failed. */

@@ -154,7 +154,7 @@ export class Socket implements Dispatchee {
     if (this.#stream === null) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { SocketStream } = require('./stream') as typeof import('./stream');
-      this.#stream = new SocketStream(this);
+      this.#stream = new SocketStream(this, (this.#state & HALF_OPEN) !== 0);
       if (this.closed) this.#stream.destroy();
     }
     return this.#stream;
@@ -306,7 +306,8 @@ export class Socket implements Dispatchee {
         if (this.#state & CLOSED) return;
         this.#state |= EOF_SEEN;
         const halfOpen = (this.#state & HALF_OPEN) !== 0;
-        if (!halfOpen) this.markClosed();
+        // A stream-mode socket stays open until its Duplex has ended the write side too.
+        if (!halfOpen && !this.#cbs.stream) this.markClosed();
         if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).deliverEof(halfOpen);
         loop.deliver(new ConnectionEof(`peer closed the connection${this.#peer()}`, { socket: this, fd: this.fd }), this.#cbs.eventCb);
         return;
@@ -501,7 +502,8 @@ export function tcpConnect(host: string, port: number, readCb: ReadCb | null | u
     readTimeout: seconds('readTimeout', opts.readTimeout),
     writeTimeout: seconds('writeTimeout', opts.writeTimeout),
     localAddress: opts.localAddress,
-    allowHalfOpen: opts.allowHalfOpen ?? false,
+    // In stream mode the Duplex ends the write side itself after the peer's EOF.
+    allowHalfOpen: (opts.allowHalfOpen ?? false) || (opts.stream ?? false),
     family: opts.family ?? 0,
   });
   const cbs: Callbacks = {
@@ -568,7 +570,7 @@ export function tcpServer(
     readTimeout: seconds('readTimeout', opts.readTimeout),
     writeTimeout: seconds('writeTimeout', opts.writeTimeout),
     maxConnections: opts.maxConnections,
-    allowHalfOpen: opts.allowHalfOpen ?? false,
+    allowHalfOpen: (opts.allowHalfOpen ?? false) || (opts.stream ?? false),
     keepAlive: seconds('keepAlive', opts.keepAlive),
   });
   const cbs: Callbacks = {

@@ -774,6 +774,11 @@ impl Reactor {
         let Some(t) = conn.write_timeout else { return };
         let deadline = conn.last_write + t;
         if now >= deadline {
+            // The queued bytes cannot be delivered: reset rather than leave them (and a FIN) to
+            // the kernel for a peer that does not read.
+            if let Some(s) = conn.stream.as_ref() {
+                let _ = set_reset_on_close(s);
+            }
             let err = Error::timeout(conn.describe("write to"));
             self.fail(id, err, sink);
         } else {
