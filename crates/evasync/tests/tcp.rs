@@ -1,0 +1,168 @@
+//! TCP behaviour of the reactor on loopback, without Node: std sockets are the peers.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use evasync::{ConnectOptions, ErrorKind, ServerOptions};
+use util::{Ev, Running};
+
+fn any_port() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn opts() -> ConnectOptions {
+    ConnectOptions {
+        no_delay: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn echo_through_a_reactor_server() {
+    let r = Running::start();
+    let (server, addr) = r
+        .handle
+        .tcp_server(any_port(), ServerOptions::default())
+        .unwrap();
+    let mut client = TcpStream::connect(addr).unwrap();
+    let Some(Ev::Accepted { server: s, id }) =
+        r.wait_for(2.0, |e| matches!(e, Ev::Accepted { .. }))
+    else {
+        panic!("no accept")
+    };
+    assert_eq!(s, server);
+    client.write_all(b"ping").unwrap();
+    let Some(Ev::Data(_, data)) = r.wait_for(2.0, |e| matches!(e, Ev::Data(i, _) if *i == id))
+    else {
+        panic!("no data")
+    };
+    assert_eq!(data, b"ping");
+    r.handle.write(id, data);
+    let mut buf = [0u8; 4];
+    client.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+    drop(client);
+    assert_eq!(
+        r.wait_for(2.0, |e| matches!(e, Ev::Eof(_))),
+        Some(Ev::Eof(id))
+    );
+    assert_eq!(
+        r.wait_for(2.0, |e| matches!(e, Ev::Released(_))),
+        Some(Ev::Released(id))
+    );
+    r.handle.close_server(server);
+    std::thread::sleep(Duration::from_millis(50));
+    let s = r.handle.stats();
+    assert_eq!((s.incoming_tcp_connections, s.servers), (0, 0));
+}
+
+#[test]
+fn connect_write_before_connected_and_graceful_close_flushes() {
+    let listener = TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let r = Running::start();
+    let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
+    let payload: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    r.handle.write(id, payload.clone());
+    r.handle.close(id, false);
+    let (mut peer, _) = listener.accept().unwrap();
+    let mut got = Vec::new();
+    peer.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), payload.len());
+    assert!(got == payload, "every byte, in order, then EOF");
+    assert_eq!(
+        r.wait_for(2.0, |e| matches!(e, Ev::Released(_))),
+        Some(Ev::Released(id))
+    );
+}
+
+#[test]
+fn refused_connect_fails_once_with_refused() {
+    let port = {
+        let l = TcpListener::bind(any_port()).unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let r = Running::start();
+    let id = r.handle.tcp_connect("127.0.0.1", port, opts());
+    let evs = r.collect(0.3);
+    let failures: Vec<_> = evs.iter().filter(|e| matches!(e, Ev::Failed(..))).collect();
+    assert_eq!(failures.len(), 1, "{evs:?}");
+    assert!(
+        matches!(failures[0], Ev::Failed(i, ErrorKind::Refused, e) if *i == id && *e == libc::ECONNREFUSED)
+    );
+    assert!(evs.contains(&Ev::Released(id)));
+    assert_eq!(r.handle.stats().outgoing_tcp_connections, 0);
+}
+
+#[test]
+fn read_timeout_fails_with_timeout() {
+    let listener = TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let r = Running::start();
+    let id = r.handle.tcp_connect(
+        "127.0.0.1",
+        addr.port(),
+        ConnectOptions {
+            read_timeout: Some(Duration::from_millis(100)),
+            ..opts()
+        },
+    );
+    let (_peer, _) = listener.accept().unwrap();
+    let ev = r.wait_for(2.0, |e| matches!(e, Ev::Failed(..)));
+    assert_eq!(
+        ev,
+        Some(Ev::Failed(id, ErrorKind::Timeout, libc::ETIMEDOUT))
+    );
+}
+
+#[test]
+fn peer_reset_fails_with_reset() {
+    let listener = TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let r = Running::start();
+    let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
+    let (peer, _) = listener.accept().unwrap();
+    socket2::SockRef::from(&peer)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    r.wait_for(2.0, |e| matches!(e, Ev::Connected(..))).unwrap();
+    drop(peer);
+    let ev = r.wait_for(2.0, |e| matches!(e, Ev::Failed(..)));
+    assert!(
+        matches!(ev, Some(Ev::Failed(i, ErrorKind::Reset, _)) if i == id),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn flushed_notification_reports_kernel_progress() {
+    let listener = TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let r = Running::start();
+    let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
+    r.handle.submit(evasync::Command::Write {
+        id,
+        data: b"hello".to_vec(),
+        notify_at: Some(5),
+    });
+    let (_peer, _) = listener.accept().unwrap();
+    assert_eq!(
+        r.wait_for(2.0, |e| matches!(e, Ev::Flushed(..))),
+        Some(Ev::Flushed(id, 5))
+    );
+}
+
+#[test]
+fn address_in_use_is_reported_by_bind() {
+    let r = Running::start();
+    let (_, addr) = r
+        .handle
+        .tcp_server(any_port(), ServerOptions::default())
+        .unwrap();
+    let err = evasync::bind_listener(addr, -1, false, false).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+}

@@ -1,0 +1,109 @@
+//! A small kit for engine scenarios: run a reactor on a thread and collect its events.
+
+use std::net::SocketAddr;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use evasync::{Event, Handle, Reactor, ReactorConfig};
+
+/// An owned copy of an event (the borrowed data copied out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(dead_code)]
+pub enum Ev {
+    Timer(u32),
+    Connected(u32, SocketAddr),
+    Accepted { server: u32, id: u32 },
+    Data(u32, Vec<u8>),
+    Flushed(u32, u64),
+    Eof(u32),
+    Failed(u32, evasync::ErrorKind, i32),
+    FlushFailed(u32, evasync::ErrorKind),
+    Released(u32),
+    ServerError(u32, i32),
+    Tick(u32),
+}
+
+impl Ev {
+    pub fn from(ev: Event<'_>) -> Ev {
+        match ev {
+            Event::TimerFired { id } => Ev::Timer(id),
+            Event::Connected { id, remote, .. } => Ev::Connected(id, remote),
+            Event::Accepted { server, id, .. } => Ev::Accepted { server, id },
+            Event::Data { id, data } => Ev::Data(id, data.to_vec()),
+            Event::Flushed { id, total } => Ev::Flushed(id, total),
+            Event::Eof { id } => Ev::Eof(id),
+            Event::Failed { id, error } => Ev::Failed(id, error.kind, error.errno),
+            Event::FlushFailed { id, error } => Ev::FlushFailed(id, error.kind),
+            Event::Released { id } => Ev::Released(id),
+            Event::ServerError { id, error } => Ev::ServerError(id, error.errno),
+            Event::Tick { seq } => Ev::Tick(seq),
+        }
+    }
+}
+
+/// A reactor running on its own thread until `Exit`, its handle, and its events.
+pub struct Running {
+    pub handle: Handle,
+    pub events: Receiver<Ev>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn start() -> Running {
+        let mut reactor = Reactor::new(ReactorConfig::default()).expect("reactor");
+        let handle = reactor.handle();
+        let (tx, events) = channel();
+        let thread = std::thread::spawn(move || {
+            let mut sink = |ev: Event<'_>| {
+                let _ = tx.send(Ev::from(ev));
+            };
+            while !reactor.stopped() {
+                reactor.turn(None, &mut sink).expect("turn");
+            }
+        });
+        Running {
+            handle,
+            events,
+            thread: Some(thread),
+        }
+    }
+
+    /// The next event matching `pred` within `secs`, skipping others.
+    pub fn wait_for(&self, secs: f64, mut pred: impl FnMut(&Ev) -> bool) -> Option<Ev> {
+        let end = Instant::now() + Duration::from_secs_f64(secs);
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(ev) if pred(&ev) => return Some(ev),
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
+            }
+        }
+    }
+
+    /// Every event for `secs`.
+    #[allow(dead_code)]
+    pub fn collect(&self, secs: f64) -> Vec<Ev> {
+        let end = Instant::now() + Duration::from_secs_f64(secs);
+        let mut out = Vec::new();
+        while let Ok(ev) = self
+            .events
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            out.push(ev);
+        }
+        out
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.handle.exit();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
