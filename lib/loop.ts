@@ -60,6 +60,20 @@ export interface Stats {
 
 const NO_LOOP = 'no event loop is running: call startEventLoop first';
 
+/** Timer ids: slab index bits and generation bits (see `Loop.allocTimer`). */
+const TIMER_INDEX_BITS = 22;
+const TIMER_INDEX_MASK = (1 << TIMER_INDEX_BITS) - 1;
+const TIMER_GEN_MASK = (1 << (32 - TIMER_INDEX_BITS)) - 1;
+
+/** Ids reserved per call to the reactor's counter. */
+const ID_BLOCK = 4096;
+
+/** Op codes of `Loop.command` (mirrors src/timer.rs). */
+export const enum Op {
+  Delay = 1,
+  TimerFree = 2,
+}
+
 /** The default `defaultEventCb`: ignores informational conditions, re-throws everything else. */
 function defaultDefaultEventCb(ev: unknown): void {
   if (ev instanceof ConnectionInfo && !(ev instanceof ConnectionError)) return;
@@ -75,8 +89,16 @@ export class Loop {
   readonly loggerCb?: (level: number, msg: string) => void;
   readonly driver: 'main' | 'thread' = 'thread';
   running = true;
-  /** id → object receiving that id's events. */
+  /** id → object receiving that id's events (sockets, servers). */
   readonly objects = new Map<number, Dispatchee>();
+  /** Timers by slab index (id & TIMER_INDEX_MASK); see `allocTimerId`. */
+  readonly timerSlots: Array<Dispatchee | undefined> = [undefined];
+  /** Generation per slab index, bumped when a slot is freed. */
+  private timerGens = new Uint16Array(1024);
+  /** Free slab indices as a FIFO ring (oldest first keeps a reused id far from its last use). */
+  private timerFree = new Uint32Array(1024);
+  private timerFreeHead = 0;
+  private timerFreeLen = 0;
   /** Things keeping the loop alive. */
   private alive = 0;
   private finishCheckQueued = false;
@@ -95,6 +117,14 @@ export class Loop {
   bytesWritten = 0;
   eventBatches = 0;
   eventsDelivered = 0;
+  /** Numeric commands gathered during this tick (`[op, id, a, b]`), flushed in one call. */
+  private cmds = new Float64Array(4 * 1024);
+  private cmdLen = 0;
+  private flushQueued = false;
+  private readonly flushBound = () => this.flushCommands();
+  /** The block of ids reserved for objects this side names itself. */
+  private idNext = 0;
+  private idEnd = 0;
   /** Optional observer of each batch size (the delivery benchmark). */
   batchObserver?: (events: number) => void;
   /** Handler of synthetic tick events (the delivery benchmark). */
@@ -110,6 +140,87 @@ export class Loop {
       this.reject = rej;
     });
     this.native = new native.NativeLoop(() => this.onBatch());
+  }
+
+  /**
+   * A timer id: slab index (low 22 bits) and generation (high 10 bits). Timer ids live in their
+   * own space (the engine keeps timers apart from sockets), so this side allocates them without
+   * asking the reactor, and an event for a freed timer can never reach the slot's next owner.
+   */
+  allocTimer(t: Dispatchee): number {
+    let index: number;
+    if (this.timerFreeLen > 0) {
+      index = this.timerFree[this.timerFreeHead]!;
+      this.timerFreeHead = (this.timerFreeHead + 1) & (this.timerFree.length - 1);
+      this.timerFreeLen--;
+      this.timerSlots[index] = t;
+    } else {
+      index = this.timerSlots.length;
+      if (index > TIMER_INDEX_MASK) throw new RangeError('evasync: more than 4 194 303 timers pending at once');
+      if (index === this.timerGens.length) {
+        const g = new Uint16Array(index * 2);
+        g.set(this.timerGens);
+        this.timerGens = g;
+      }
+      this.timerSlots.push(t);
+    }
+    this.dataRegistry++;
+    return ((this.timerGens[index]! << TIMER_INDEX_BITS) | index) >>> 0;
+  }
+
+  /** Frees a timer's slot. */
+  freeTimer(id: number): void {
+    const index = id & TIMER_INDEX_MASK;
+    this.timerSlots[index] = undefined;
+    this.timerGens[index] = (this.timerGens[index]! + 1) & TIMER_GEN_MASK;
+    let ring = this.timerFree;
+    if (this.timerFreeLen === ring.length) {
+      // Grow the ring (a power of two), unrolling it so the oldest entry comes first.
+      const bigger = new Uint32Array(ring.length * 2);
+      bigger.set(ring.subarray(this.timerFreeHead));
+      bigger.set(ring.subarray(0, this.timerFreeHead), ring.length - this.timerFreeHead);
+      this.timerFree = ring = bigger;
+      this.timerFreeHead = 0;
+    }
+    ring[(this.timerFreeHead + this.timerFreeLen) & (ring.length - 1)] = index;
+    this.timerFreeLen++;
+    this.dataRegistry--;
+  }
+
+  /** A fresh id, from a block reserved in the reactor's id space. */
+  nextId(): number {
+    if (this.idNext === this.idEnd) {
+      this.idNext = this.native.reserveIds(ID_BLOCK);
+      this.idEnd = this.idNext + ID_BLOCK;
+    }
+    return this.idNext++;
+  }
+
+  /** Queues a numeric command for the end of this tick (see `commands` in src/timer.rs). */
+  command(op: number, id: number, a: number, b: number): void {
+    let n = this.cmdLen;
+    if (n === this.cmds.length) {
+      this.flushCommands();
+      n = 0;
+    }
+    const c = this.cmds;
+    c[n] = op;
+    c[n + 1] = id;
+    c[n + 2] = a;
+    c[n + 3] = b;
+    this.cmdLen = n + 4;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushBound);
+    }
+  }
+
+  /** Sends the gathered commands; called before any direct command so order is kept. */
+  flushCommands(): void {
+    this.flushQueued = false;
+    if (this.cmdLen === 0 || !this.running) return;
+    this.native.commands(this.cmds.subarray(0, this.cmdLen));
+    this.cmdLen = 0;
   }
 
   /** Something now keeps the loop alive. */
@@ -162,6 +273,11 @@ export class Loop {
     for (let i = 0; i < n && this.running; i += 4) {
       const kind = records[i]!;
       const id = records[i + 1]!;
+      if (kind === Kind.Timer) {
+        const t = this.timerSlots[id & TIMER_INDEX_MASK];
+        if (t !== undefined) t.onEvent(kind, id, 0, arena);
+        continue;
+      }
       if (kind === Kind.Tick) {
         this.tickHandler?.(id);
         continue;
@@ -253,6 +369,8 @@ export class Loop {
       (obj as Partial<{ abandon(): void }>).abandon?.();
     }
     this.objects.clear();
+    for (const t of this.timerSlots) (t as Partial<{ abandon(): void }> | undefined)?.abandon?.();
+    this.timerSlots.length = 1;
     let exitErr: unknown = undefined;
     for (const fn of this.exitCallbacks) {
       try {

@@ -4,7 +4,7 @@
  * alive count (an unref'd timer does not hold the loop).
  */
 import { Kind } from './events';
-import { type Dispatchee, type Loop, requireLoop } from './loop';
+import { type Dispatchee, type Loop, Op, requireLoop } from './loop';
 
 /** Options of `delay`. */
 export interface DelayOptions {
@@ -22,24 +22,27 @@ export interface IntervalOptions {
   eventCb?: (ev: unknown) => void;
 }
 
+const REPEAT = 1;
+const UNREF = 2;
+const FREED = 4;
+
 /** A pending delay or interval. Valid until it fires (one-shot), is freed, or its loop ends. */
 export class Timer implements Dispatchee {
   #loop: Loop | null;
   #id: number;
   #cb: (() => void) | null;
   #eventCb: ((ev: unknown) => void) | undefined;
-  #repeat: boolean;
-  #ref = true;
-  #freed = false;
+  /** REPEAT | UNREF | FREED bits: one field keeps a million pending timers small. */
+  #flags: number;
 
   /** @internal */
   constructor(loop: Loop, cb: () => void, seconds: number, repeat: boolean, eventCb?: (ev: unknown) => void) {
     this.#loop = loop;
     this.#cb = cb;
     this.#eventCb = eventCb;
-    this.#repeat = repeat;
-    this.#id = loop.native.delay(seconds, repeat);
-    loop.register(this.#id, this);
+    this.#flags = repeat ? REPEAT : 0;
+    this.#id = loop.allocTimer(this);
+    loop.command(Op.Delay, this.#id, seconds, repeat ? 1 : 0);
     loop.fnRegistry++;
     loop.activeTimers++;
     loop.hold();
@@ -47,21 +50,21 @@ export class Timer implements Dispatchee {
 
   /** True once freed, fired (one-shot) or closed with its loop. */
   get freed(): boolean {
-    return this.#freed;
+    return (this.#flags & FREED) !== 0;
   }
 
   /** Cancels the timer. Idempotent; does nothing once its loop has ended. */
   free(): void {
-    if (this.#freed) return;
+    if (this.#flags & FREED) return;
     const loop = this.#loop!;
-    loop.native.timerFree(this.#id);
+    loop.command(Op.TimerFree, this.#id, 0, 0);
     this.#forget(loop);
   }
 
   /** The timer keeps the loop alive again. Returns the timer. */
   ref(): this {
-    if (!this.#freed && !this.#ref) {
-      this.#ref = true;
+    if ((this.#flags & (FREED | UNREF)) === UNREF) {
+      this.#flags &= ~UNREF;
       this.#loop!.hold();
     }
     return this;
@@ -69,8 +72,8 @@ export class Timer implements Dispatchee {
 
   /** The timer no longer keeps the loop alive (it still fires while something else does). */
   unref(): this {
-    if (!this.#freed && this.#ref) {
-      this.#ref = false;
+    if ((this.#flags & (FREED | UNREF)) === 0) {
+      this.#flags |= UNREF;
       this.#loop!.release();
     }
     return this;
@@ -78,27 +81,28 @@ export class Timer implements Dispatchee {
 
   /** Drops every registration; the reactor side was already told (or fired). */
   #forget(loop: Loop): void {
-    this.#freed = true;
+    const unref = this.#flags & UNREF;
+    this.#flags |= FREED;
     this.#cb = null;
     this.#loop = null;
-    loop.unregister(this.#id);
+    loop.freeTimer(this.#id);
     loop.fnRegistry--;
     loop.activeTimers--;
-    if (this.#ref) loop.release();
+    if (!unref) loop.release();
   }
 
   /** @internal Engine event. */
-  onEvent(kind: number): void {
-    if (kind !== Kind.Timer || this.#freed) return;
+  onEvent(kind: number, id: number): void {
+    if (kind !== Kind.Timer || this.#flags & FREED || id !== this.#id) return;
     const loop = this.#loop!;
     const cb = this.#cb!;
-    if (!this.#repeat) this.#forget(loop);
+    if (!(this.#flags & REPEAT)) this.#forget(loop);
     loop.callApp(this.#eventCb, cb);
   }
 
   /** @internal The loop ended. */
   abandon(): void {
-    this.#freed = true;
+    this.#flags |= FREED;
     this.#cb = null;
     this.#loop = null;
   }

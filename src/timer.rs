@@ -21,6 +21,11 @@ pub(crate) fn opt_seconds(s: Option<f64>) -> Option<Duration> {
     s.filter(|v| v.is_finite() && *v > 0.0).map(seconds)
 }
 
+/// `commands()` op: schedule a timer `[1, id, seconds, interval ? 1 : 0]`.
+const OP_DELAY: u32 = 1;
+/// `commands()` op: cancel a timer `[2, id, 0, 0]`.
+const OP_TIMER_FREE: u32 = 2;
+
 #[napi]
 impl NativeLoop {
     /// Schedules a timer `secs` from now (the deadline is taken here, on the calling thread, so
@@ -41,5 +46,35 @@ impl NativeLoop {
     #[napi(catch_unwind)]
     pub fn timer_free(&self, id: u32) {
         self.handle.submit(Command::TimerFree { id });
+    }
+
+    /// Reserves `count` ids for objects JS names itself (timers), returning the first.
+    #[napi(catch_unwind)]
+    pub fn reserve_ids(&self, count: u32) -> u32 {
+        self.handle.reserve_ids(count)
+    }
+
+    /// Applies a batch of numeric commands gathered by JS during one tick, as `[op, id, a, b]`
+    /// quadruples (`lib/commands.ts` writes them): one call, one lock, at most one wake-up.
+    /// Deadlines count from now, the moment the batch arrives (the tick that made them).
+    #[napi(catch_unwind)]
+    pub fn commands(&self, cmds: &[f64]) {
+        let now = Instant::now();
+        let batch = cmds.chunks_exact(4).filter_map(|c| {
+            let id = c[1] as u32;
+            match c[0] as u32 {
+                OP_DELAY => {
+                    let d = seconds(c[2]);
+                    Some(Command::Delay {
+                        id,
+                        deadline: now + d,
+                        interval: (c[3] != 0.0).then_some(d.max(Duration::from_micros(1))),
+                    })
+                }
+                OP_TIMER_FREE => Some(Command::TimerFree { id }),
+                _ => None,
+            }
+        });
+        self.handle.submit_all(batch);
     }
 }

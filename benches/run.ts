@@ -1,0 +1,30 @@
+/**
+ * Benchmarks against peers in the same run (never timed tests).
+ *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|all>
+ */
+const benches: Record<string, () => Promise<void>> = {
+  timers: async () => (await import('./timers')).main(),
+  delivery: async () => (await import('./delivery')).main(),
+  'tcp-echo': async () => (await import('./tcp-echo')).main(),
+  'idle-conns': async () => (await import('./idle-conns')).main(),
+};
+
+async function run(): Promise<void> {
+  const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const todo = names.length === 0 || names.includes('all') ? Object.keys(benches) : names;
+  for (const name of todo) {
+    const bench = benches[name];
+    if (!bench) {
+      console.error(`unknown bench ${name}; known: ${Object.keys(benches).join(', ')}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.log(`\n## ${name}`);
+    await bench();
+  }
+}
+
+run().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
