@@ -79,9 +79,12 @@ test('disableSocket stops reads and enableSocket resumes them', async (t) => {
 
 test('stream: true gives a Duplex that works with pipeline()', async (t) => {
   await runLoop(t, async () => {
-    // Server: upper-cases through pipeline(socket.stream, transform, socket.stream).
+    // Server: upper-cases through pipeline(socket.stream, transform, socket.stream). The client
+    // half-closes, so as with Node's net.Socket the server must allow half-open connections: the
+    // pipeline then ends our side once the transform has written everything.
     const srv = as.tcpServer('127.0.0.1', 0, null, {
       stream: true,
+      allowHalfOpen: true,
       connectCb: (s) => {
         const upper = new Transform({
           transform(chunk: Buffer, _e, cb) {

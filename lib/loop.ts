@@ -87,7 +87,7 @@ export class Loop {
   readonly defaultEventCb: (ev: unknown) => void;
   readonly fatalCb?: (err: Error) => void;
   readonly loggerCb?: (level: number, msg: string) => void;
-  readonly driver: 'main' | 'thread' = 'thread';
+  readonly driver: 'main' | 'thread';
   running = true;
   /** id → object receiving that id's events (sockets, servers). */
   readonly objects = new Map<number, Dispatchee>();
@@ -139,7 +139,8 @@ export class Loop {
       this.resolve = res;
       this.reject = rej;
     });
-    this.native = new native.NativeLoop(() => this.onBatch());
+    this.driver = opts.driver ?? (process.platform === 'win32' ? 'thread' : 'main');
+    this.native = new native.NativeLoop(() => this.onBatch(), this.driver);
   }
 
   /**

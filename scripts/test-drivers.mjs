@@ -2,7 +2,7 @@
 // behaviour must be identical under both. EVASYNC_DRIVERS=thread limits the runs.
 import { spawnSync } from 'node:child_process';
 
-const drivers = (process.env.EVASYNC_DRIVERS ?? 'thread').split(',').filter(Boolean);
+const drivers = (process.env.EVASYNC_DRIVERS ?? 'main,thread').split(',').filter(Boolean);
 const extra = process.argv.slice(2);
 let failed = false;
 for (const driver of drivers) {

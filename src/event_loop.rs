@@ -2,6 +2,7 @@
 //! outbox of event batches, and the handle commands go through.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -9,6 +10,7 @@ use evasync::{Command, Handle, Reactor, ReactorConfig};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::driver_main::MainLoop;
 use crate::events::{NotifyFn, Outbox, ThreadSink};
 
 /// The reactor thread, shared with the environment's cleanup hook so that a Node environment
@@ -24,12 +26,20 @@ fn stop(handle: &Handle, slot: &ThreadSlot) {
     }
 }
 
+/// Who runs the reactor (API.md §1 `driver`).
+enum Driver {
+    /// Its own thread; batches reach JS through one ThreadsafeFunction.
+    Thread(ThreadSlot),
+    /// Node's thread, woken by libuv.
+    Main(Rc<MainLoop>),
+}
+
 /// One running event loop. Created by `startEventLoop`, stopped by `exit()` when the loop ends.
 #[napi]
 pub struct NativeLoop {
     pub(crate) handle: Handle,
     outbox: Arc<Outbox>,
-    thread: ThreadSlot,
+    driver: Driver,
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
@@ -70,31 +80,69 @@ fn reactor_thread(mut reactor: Reactor, mut sink: ThreadSink) {
 
 #[napi]
 impl NativeLoop {
-    /// Starts a reactor on its own thread. `onBatch` is called (through one ThreadsafeFunction)
-    /// whenever batches are waiting; it should call `drain()`.
+    /// Starts a reactor driven by `driver` (`'main'` or `'thread'`). `onBatch` is called whenever
+    /// batches are waiting (through one ThreadsafeFunction under `thread`, directly from libuv
+    /// under `main`); it should call `drain()`.
     #[napi(constructor, catch_unwind)]
-    pub fn new(env: Env, on_batch: Function<(), ()>) -> Result<Self> {
-        let notify: NotifyFn = on_batch
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .build()?;
+    pub fn new(env: Env, on_batch: Function<(), ()>, driver: String) -> Result<Self> {
         let reactor = Reactor::new(ReactorConfig::default())
             .map_err(|e| Error::from_reason(format!("cannot create the reactor: {e}")))?;
         let handle = reactor.handle();
         let outbox = Arc::new(Outbox::new(handle.clone()));
-        let sink = ThreadSink::new(outbox.clone(), notify);
-        let thread = std::thread::Builder::new()
-            .name("evasync-reactor".into())
-            .spawn(move || reactor_thread(reactor, sink))
-            .map_err(|e| Error::from_reason(format!("cannot start the reactor thread: {e}")))?;
-        let slot: ThreadSlot = Arc::new(Mutex::new(Some(thread)));
-        let (hook_handle, hook_slot) = (handle.clone(), slot.clone());
-        env.add_env_cleanup_hook((), move |()| stop(&hook_handle, &hook_slot))?;
+        let driver = match driver.as_str() {
+            #[cfg(unix)]
+            "main" => {
+                let sink = ThreadSink::new(outbox.clone(), None);
+                let ml = MainLoop::start(reactor, sink, outbox.clone(), env.raw(), on_batch.raw())
+                    .map_err(|e| {
+                        Error::from_reason(format!("cannot start the main driver: {e}"))
+                    })?;
+                let hook_ml = Rc::downgrade(&ml);
+                env.add_env_cleanup_hook((), move |()| {
+                    if let Some(ml) = hook_ml.upgrade() {
+                        ml.close();
+                    }
+                })?;
+                Driver::Main(ml)
+            }
+            "thread" => {
+                let notify: NotifyFn = on_batch
+                    .build_threadsafe_function::<()>()
+                    .callee_handled::<false>()
+                    .build()?;
+                let sink = ThreadSink::new(outbox.clone(), Some(notify));
+                let thread = std::thread::Builder::new()
+                    .name("evasync-reactor".into())
+                    .spawn(move || reactor_thread(reactor, sink))
+                    .map_err(|e| {
+                        Error::from_reason(format!("cannot start the reactor thread: {e}"))
+                    })?;
+                let slot: ThreadSlot = Arc::new(Mutex::new(Some(thread)));
+                let (hook_handle, hook_slot) = (handle.clone(), slot.clone());
+                env.add_env_cleanup_hook((), move |()| stop(&hook_handle, &hook_slot))?;
+                Driver::Thread(slot)
+            }
+            other => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("unknown driver {other:?} (expected 'main' or 'thread')"),
+                ))
+            }
+        };
         Ok(NativeLoop {
             handle,
             outbox,
-            thread: slot,
+            driver,
         })
+    }
+
+    /// The driver in use: `'main'` or `'thread'`.
+    #[napi(getter)]
+    pub fn driver(&self) -> &'static str {
+        match self.driver {
+            Driver::Thread(_) => "thread",
+            Driver::Main(_) => "main",
+        }
     }
 
     /// Takes the waiting batches as `[records0, arena0, records1, arena1, …]`. The arrays are
@@ -113,21 +161,45 @@ impl NativeLoop {
     /// Emits `count` synthetic events in one turn (the delivery benchmark).
     #[napi(catch_unwind)]
     pub fn emit_ticks(&self, count: u32) {
-        self.handle.submit(Command::EmitTicks { count });
+        self.send(Command::EmitTicks { count });
     }
 
     /// Stops the reactor (everything it holds is dropped) and joins its thread; afterwards the
     /// ThreadsafeFunction is released and no longer keeps Node alive.
     #[napi(catch_unwind)]
     pub fn exit(&self) {
-        stop(&self.handle, &self.thread);
+        match &self.driver {
+            Driver::Thread(slot) => stop(&self.handle, slot),
+            Driver::Main(ml) => ml.close(),
+        }
         // Batches published before the exit are of no use any more.
         let _ = self.outbox.drain();
     }
 }
 
+impl NativeLoop {
+    /// Hands a command to the reactor: queued (thread driver) or applied now (main driver).
+    pub(crate) fn send(&self, cmd: Command) {
+        match &self.driver {
+            Driver::Thread(_) => self.handle.submit(cmd),
+            Driver::Main(ml) => ml.apply(cmd),
+        }
+    }
+
+    /// Hands several commands over with at most one wake-up.
+    pub(crate) fn send_all(&self, cmds: impl IntoIterator<Item = Command>) {
+        match &self.driver {
+            Driver::Thread(_) => self.handle.submit_all(cmds),
+            Driver::Main(ml) => ml.apply_all(cmds),
+        }
+    }
+}
+
 impl Drop for NativeLoop {
     fn drop(&mut self) {
-        stop(&self.handle, &self.thread);
+        match &self.driver {
+            Driver::Thread(slot) => stop(&self.handle, slot),
+            Driver::Main(ml) => ml.close(),
+        }
     }
 }

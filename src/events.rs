@@ -141,6 +141,14 @@ impl Outbox {
         }
     }
 
+    /// True when no batch waits.
+    pub fn is_empty(&self) -> bool {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
     /// Takes every waiting batch (JS thread). Clears the flag first, so a batch published during
     /// the take schedules a new call rather than being stranded.
     pub fn drain(&self) -> Vec<Batch> {
@@ -161,11 +169,12 @@ impl Outbox {
 pub struct ThreadSink {
     pub batch: Batch,
     outbox: Arc<Outbox>,
-    notify: NotifyFn,
+    /// The TSFN under the thread driver; None under the main driver, which calls JS itself.
+    notify: Option<NotifyFn>,
 }
 
 impl ThreadSink {
-    pub fn new(outbox: Arc<Outbox>, notify: NotifyFn) -> ThreadSink {
+    pub fn new(outbox: Arc<Outbox>, notify: Option<NotifyFn>) -> ThreadSink {
         ThreadSink {
             batch: Batch::default(),
             outbox,
@@ -187,9 +196,10 @@ impl ThreadSink {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(batch);
-        if !self.outbox.scheduled.swap(true, Ordering::SeqCst) {
-            self.notify
-                .call((), ThreadsafeFunctionCallMode::NonBlocking);
+        if let Some(notify) = &self.notify {
+            if !self.outbox.scheduled.swap(true, Ordering::SeqCst) {
+                notify.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }
         }
     }
 }

@@ -3,9 +3,13 @@
 //! per exported area (`timer`, `tcp`). Every export catches panics (`catch_unwind`), so no panic
 //! crosses into Node; the reactor thread reports its own as a fatal event.
 
+#[cfg(unix)]
+mod driver_main;
 mod event_loop;
 mod events;
 mod tcp;
 mod timer;
+#[cfg(unix)]
+mod uv;
 
 pub use event_loop::NativeLoop;

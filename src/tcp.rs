@@ -119,7 +119,12 @@ impl NativeLoop {
             allow_half_open: o.allow_half_open,
             keep_alive: opt_seconds(o.keep_alive),
         };
-        let (id, _) = self.handle.serve(bound, opts);
+        let id = self.handle.next_id();
+        self.send(Command::Listen {
+            id,
+            listener: bound,
+            opts,
+        });
         ListenResult {
             id,
             address: local.ip().to_string(),
@@ -134,7 +139,7 @@ impl NativeLoop {
     /// Stops accepting.
     #[napi(catch_unwind)]
     pub fn tcp_close_server(&self, id: u32) {
-        self.handle.submit(Command::CloseServer { id });
+        self.send(Command::CloseServer { id });
     }
 
     /// Starts connecting to `host:port`; returns the socket id. A bad `localAddress` is an error
@@ -154,7 +159,7 @@ impl NativeLoop {
             }
         };
         let id = self.handle.next_id();
-        self.handle.submit(Command::Connect {
+        self.send(Command::Connect {
             id,
             target: ConnectTarget::Host(host, port as u16),
             opts: ConnectOptions {
@@ -175,7 +180,7 @@ impl NativeLoop {
     /// `Flushed` event once that many bytes in all have reached the kernel.
     #[napi(catch_unwind)]
     pub fn tcp_write(&self, id: u32, data: &[u8], notify_at: Option<f64>) {
-        self.handle.submit(Command::Write {
+        self.send(Command::Write {
             id,
             data: data.to_vec(),
             notify_at: notify_at.map(|n| n as u64),
@@ -185,7 +190,7 @@ impl NativeLoop {
     /// Queues a string as UTF-8.
     #[napi(catch_unwind)]
     pub fn tcp_write_string(&self, id: u32, data: String, notify_at: Option<f64>) {
-        self.handle.submit(Command::Write {
+        self.send(Command::Write {
             id,
             data: data.into_bytes(),
             notify_at: notify_at.map(|n| n as u64),
@@ -202,7 +207,7 @@ impl NativeLoop {
     /// Sets both timeouts (seconds; null clears).
     #[napi(catch_unwind)]
     pub fn tcp_set_timeouts(&self, id: u32, read: Option<f64>, write: Option<f64>) {
-        self.handle.submit(Command::SetTimeouts {
+        self.send(Command::SetTimeouts {
             id,
             read: opt_seconds(read),
             write: opt_seconds(write),
@@ -212,18 +217,18 @@ impl NativeLoop {
     /// Enables or disables directions (undefined leaves one as it is).
     #[napi(catch_unwind)]
     pub fn tcp_enable(&self, id: u32, read: Option<bool>, write: Option<bool>) {
-        self.handle.submit(Command::Enable { id, read, write });
+        self.send(Command::Enable { id, read, write });
     }
 
     /// Half-closes once the queue drains.
     #[napi(catch_unwind)]
     pub fn tcp_shutdown(&self, id: u32) {
-        self.handle.submit(Command::Shutdown { id });
+        self.send(Command::Shutdown { id });
     }
 
     /// Closes gracefully or by force.
     #[napi(catch_unwind)]
     pub fn tcp_close(&self, id: u32, force: bool) {
-        self.handle.submit(Command::Close { id, force });
+        self.send(Command::Close { id, force });
     }
 }

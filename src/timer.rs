@@ -34,7 +34,7 @@ impl NativeLoop {
     pub fn delay(&self, secs: f64, interval: bool) -> u32 {
         let id = self.handle.next_id();
         let d = seconds(secs);
-        self.handle.submit(Command::Delay {
+        self.send(Command::Delay {
             id,
             deadline: Instant::now() + d,
             interval: interval.then_some(d.max(Duration::from_micros(1))),
@@ -45,7 +45,7 @@ impl NativeLoop {
     /// Cancels a timer.
     #[napi(catch_unwind)]
     pub fn timer_free(&self, id: u32) {
-        self.handle.submit(Command::TimerFree { id });
+        self.send(Command::TimerFree { id });
     }
 
     /// Reserves `count` ids for objects JS names itself (timers), returning the first.
@@ -75,6 +75,6 @@ impl NativeLoop {
                 _ => None,
             }
         });
-        self.handle.submit_all(batch);
+        self.send_all(batch);
     }
 }

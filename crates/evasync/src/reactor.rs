@@ -131,6 +131,14 @@ impl Reactor {
         !self.user_timers.is_empty() || !self.conns.is_empty() || !self.listeners.is_empty()
     }
 
+    /// True when a turn has work without waiting for the OS: sockets or listeners left over from
+    /// a read or accept budget, or commands queued by other threads.
+    pub fn has_pending_work(&self) -> bool {
+        !self.pending_read.is_empty()
+            || !self.pending_accept.is_empty()
+            || !lock(&self.shared.queue).is_empty()
+    }
+
     /// The earliest timer deadline, for drivers that arm their own timer.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.timers.next_deadline()
