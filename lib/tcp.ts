@@ -196,17 +196,29 @@ export class Socket implements Dispatchee {
   /** @internal Queues bytes; returns false when now above the high watermark. */
   write(data: Data, writeCb?: (s: Socket) => void): boolean {
     const n = byteLength(data);
+    const loop = this.#loop;
     this.#written += n;
-    this.#loop.bytesWritten += n;
+    loop.bytesWritten += n;
     if (writeCb !== undefined) {
       (this.#writeCbs ??= []).push([this.#written, writeCb]);
-      this.#loop.fnRegistry++;
+      loop.fnRegistry++;
     }
+    // Under the main driver the write is applied now and the reply says what reached the
+    // kernel, so a Flushed event is only asked for when something still waits (a writeCb, which
+    // must not run synchronously; a drain; bytes still queued). The thread driver learns it all
+    // from Flushed events.
+    const sync = loop.driver === 'main';
+    const at = sync && writeCb === undefined && (this.#state & NEED_DRAIN) === 0 ? undefined : this.#nextThreshold();
+    const flushed =
+      typeof data === 'string' ? loop.native.tcpWriteString(this.#id, data, at) : loop.native.tcpWrite(this.#id, data, at);
+    if (flushed > this.#flushed) this.#flushed = flushed;
     const ok = this.#written - this.#flushed <= this.#high;
-    if (!ok) this.#state |= NEED_DRAIN;
-    const at = this.#nextThreshold();
-    if (typeof data === 'string') this.#loop.native.tcpWriteString(this.#id, data, at);
-    else this.#loop.native.tcpWrite(this.#id, data, at);
+    if (!ok) {
+      this.#state |= NEED_DRAIN;
+      if (sync) this.#requestNotify();
+    } else if (sync && at === undefined && this.#written > this.#flushed) {
+      this.#requestNotify();
+    }
     return ok;
   }
 

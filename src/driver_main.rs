@@ -23,6 +23,10 @@ use napi::sys;
 use crate::events::{Outbox, ThreadSink};
 use crate::uv::{self, Uv};
 
+/// Deliveries of follow-up events within one libuv wake-up before yielding back to libuv (the
+/// rest goes out on the next loop iteration through a zero timer).
+const MAX_DELIVERIES_PER_WAKE: usize = 8;
+
 struct Inner {
     reactor: Reactor,
     sink: ThreadSink,
@@ -39,6 +43,9 @@ pub(crate) struct MainLoop {
     handles: RefCell<Option<(uv::Poll, uv::Timer)>>,
     /// The deadline the uv timer is armed for (None: stopped).
     armed: Cell<Option<Instant>>,
+    /// True while a libuv callback of ours runs: commands applied meanwhile leave delivery and
+    /// re-arming to that callback instead of arming a zero timer.
+    in_callback: Cell<bool>,
     closed: Cell<bool>,
 }
 
@@ -128,6 +135,7 @@ impl MainLoop {
             async_ctx,
             handles: RefCell::new(None),
             armed: Cell::new(None),
+            in_callback: Cell::new(false),
             closed: Cell::new(false),
         });
         let data = Rc::as_ptr(&ml) as *mut c_void;
@@ -169,13 +177,21 @@ impl MainLoop {
             }
             sink.publish();
         }
-        self.rearm();
+        if !self.in_callback.get() {
+            self.rearm();
+        }
+    }
+
+    /// Bytes of socket `id` in the kernel so far, if the reactor holds it.
+    pub fn flushed_total(&self, id: u32) -> Option<u64> {
+        self.inner.borrow().reactor.flushed_total(id)
     }
 
     fn turn_and_deliver(&self) {
         if self.closed.get() {
             return;
         }
+        self.in_callback.set(true);
         {
             let mut inner = self.inner.borrow_mut();
             let Inner { reactor, sink } = &mut *inner;
@@ -188,7 +204,15 @@ impl MainLoop {
             }
             sink.publish();
         }
-        self.deliver();
+        // Events that the JS callbacks' own commands produced (a write's flush report, say) go
+        // out in this same wake-up; bounded, so a callback chain cannot starve libuv.
+        for _ in 0..MAX_DELIVERIES_PER_WAKE {
+            if self.closed.get() || self.outbox.is_empty() {
+                break;
+            }
+            self.deliver();
+        }
+        self.in_callback.set(false);
         self.rearm();
     }
 

@@ -186,6 +186,14 @@ impl NativeLoop {
         }
     }
 
+    /// Under the main driver, the bytes of socket `id` already in the kernel; None otherwise.
+    pub(crate) fn flushed_total(&self, id: u32) -> Option<u64> {
+        match &self.driver {
+            Driver::Thread(_) => None,
+            Driver::Main(ml) => ml.flushed_total(id),
+        }
+    }
+
     /// Hands several commands over with at most one wake-up.
     pub(crate) fn send_all(&self, cmds: impl IntoIterator<Item = Command>) {
         match &self.driver {

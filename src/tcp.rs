@@ -177,24 +177,27 @@ impl NativeLoop {
     }
 
     /// Queues bytes (copied here: the JS buffer stays the caller's). `notifyAt` asks for a
-    /// `Flushed` event once that many bytes in all have reached the kernel.
+    /// `Flushed` event once that many bytes in all have reached the kernel. Returns the bytes in
+    /// the kernel so far when the driver knows at once (main), else -1.
     #[napi(catch_unwind)]
-    pub fn tcp_write(&self, id: u32, data: &[u8], notify_at: Option<f64>) {
+    pub fn tcp_write(&self, id: u32, data: &[u8], notify_at: Option<f64>) -> f64 {
         self.send(Command::Write {
             id,
             data: data.to_vec(),
             notify_at: notify_at.map(|n| n as u64),
         });
+        self.flushed_total(id).map_or(-1.0, |n| n as f64)
     }
 
-    /// Queues a string as UTF-8.
+    /// Queues a string as UTF-8; returns as `tcpWrite`.
     #[napi(catch_unwind)]
-    pub fn tcp_write_string(&self, id: u32, data: String, notify_at: Option<f64>) {
+    pub fn tcp_write_string(&self, id: u32, data: String, notify_at: Option<f64>) -> f64 {
         self.send(Command::Write {
             id,
             data: data.into_bytes(),
             notify_at: notify_at.map(|n| n as u64),
         });
+        self.flushed_total(id).map_or(-1.0, |n| n as f64)
     }
 
     /// Asks for a `Flushed` event once `at` bytes in all have reached the kernel.

@@ -149,6 +149,12 @@ impl Reactor {
         self.shared.stats.snapshot()
     }
 
+    /// Bytes of socket `id` handed to the kernel so far (None for an unknown id). Lets a driver
+    /// that applies writes synchronously tell the caller at once what went out.
+    pub fn flushed_total(&self, id: Id) -> Option<u64> {
+        self.conns.get(&id).map(|c| c.flushed)
+    }
+
     /// Runs turns until nothing is left alive and no command is queued, or until `Exit`.
     pub fn run(&mut self, sink: &mut dyn EventSink) -> io::Result<()> {
         while !self.stopped && (self.is_alive() || !lock(&self.shared.queue).is_empty()) {
