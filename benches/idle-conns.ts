@@ -45,7 +45,7 @@ async function measure(impl: string, driver?: string) {
 }
 
 export async function main(): Promise<void> {
-  const rows = [await measure('evasync', 'thread'), await measure('node')];
+  const rows = [await measure('evasync', 'main'), await measure('evasync', 'thread'), await measure('node')];
   table(rows);
   console.log(saveResults('idle-conns', { rows }));
 }

@@ -62,6 +62,15 @@ interface Callbacks {
 
 const DEFAULT_HIGH = 64 * 1024;
 
+/** Per-socket state most sockets never need. */
+interface SocketExt {
+  /** Pending writeCbs as [threshold, cb] pairs, in order. */
+  writeCbs: Array<[number, (s: Socket) => void]> | null;
+  high: number;
+  low: number;
+  stream: Duplex | null;
+}
+
 // Socket state bits.
 const CLOSED = 1; // closed from the application's view (operations throw SocketClosed)
 const RELEASED = 2; // the engine let go; registrations are gone
@@ -85,11 +94,9 @@ export class Socket implements Dispatchee {
   /** Bytes given to writeSocketData / bytes known to be in the kernel. */
   #written = 0;
   #flushed = 0;
-  /** Pending writeCbs as [threshold, cb] pairs, in order. */
-  #writeCbs: Array<[number, (s: Socket) => void]> | null = null;
-  #high = DEFAULT_HIGH;
-  #low = DEFAULT_HIGH / 4;
-  #stream: Duplex | null = null;
+  /** Rarely used state (write callbacks, custom watermarks, stream), made on first use so an
+   * idle socket stays small. */
+  #ext: SocketExt | null = null;
   /** Free slot for the application (cl-async's socket-data). */
   data: any = undefined;
   /** The peer's address, once connected. */
@@ -111,6 +118,26 @@ export class Socket implements Dispatchee {
     loop.register(id, this);
     loop.fnRegistry++;
     loop.hold();
+  }
+
+  #x(): SocketExt {
+    return (this.#ext ??= { writeCbs: null, high: DEFAULT_HIGH, low: DEFAULT_HIGH / 4, stream: null });
+  }
+
+  get #high(): number {
+    return this.#ext?.high ?? DEFAULT_HIGH;
+  }
+
+  get #low(): number {
+    return this.#ext?.low ?? DEFAULT_HIGH / 4;
+  }
+
+  get #stream(): Duplex | null {
+    return this.#ext?.stream ?? null;
+  }
+
+  get #writeCbs(): Array<[number, (s: Socket) => void]> | null {
+    return this.#ext?.writeCbs ?? null;
   }
 
   /** True once closed (further operations throw `SocketClosed`). */
@@ -139,8 +166,9 @@ export class Socket implements Dispatchee {
     if (!(high >= 0)) throw new TypeError('setWriteBufferLimits: high must be a non-negative number');
     const lo = low ?? Math.floor(high / 4);
     if (!(lo >= 0 && lo <= high)) throw new TypeError('setWriteBufferLimits: need 0 <= low <= high');
-    this.#high = high;
-    this.#low = lo;
+    const x = this.#x();
+    x.high = high;
+    x.low = lo;
     this.#requestNotify();
   }
 
@@ -151,13 +179,14 @@ export class Socket implements Dispatchee {
 
   /** The socket as a Node `Duplex` (stream mode). Created on first access. */
   get stream(): Duplex {
-    if (this.#stream === null) {
+    const x = this.#x();
+    if (x.stream === null) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { SocketStream } = require('./stream') as typeof import('./stream');
-      this.#stream = new SocketStream(this, (this.#state & HALF_OPEN) !== 0);
-      if (this.closed) this.#stream.destroy();
+      x.stream = new SocketStream(this, (this.#state & HALF_OPEN) !== 0);
+      if (this.closed) x.stream.destroy();
     }
-    return this.#stream;
+    return x.stream;
   }
 
   /** @internal True when a stream exists. */
@@ -200,7 +229,8 @@ export class Socket implements Dispatchee {
     this.#written += n;
     loop.bytesWritten += n;
     if (writeCb !== undefined) {
-      (this.#writeCbs ??= []).push([this.#written, writeCb]);
+      const x = this.#x();
+      (x.writeCbs ??= []).push([this.#written, writeCb]);
       loop.fnRegistry++;
     }
     // Under the main driver the write is applied now and the reply says what reached the
@@ -247,9 +277,10 @@ export class Socket implements Dispatchee {
       if (this.#state & INCOMING) this.#loop.incomingTcp--;
       else this.#loop.outgoingTcp--;
     }
-    if (this.#writeCbs !== null) {
-      this.#loop.fnRegistry -= this.#writeCbs.length;
-      this.#writeCbs = null;
+    const cbs = this.#writeCbs;
+    if (cbs !== null) {
+      this.#loop.fnRegistry -= cbs.length;
+      this.#ext!.writeCbs = null;
     }
   }
 
@@ -374,8 +405,9 @@ export class Socket implements Dispatchee {
   /** @internal The loop ended: closed, no callbacks. */
   abandon(): void {
     this.#state |= CLOSED | RELEASED;
-    this.#writeCbs = null;
-    if (this.#stream !== null && !this.#stream.destroyed) this.#stream.destroy();
+    if (this.#ext !== null) this.#ext.writeCbs = null;
+    const stream = this.#stream;
+    if (stream !== null && !stream.destroyed) stream.destroy();
   }
 
   /** @internal */

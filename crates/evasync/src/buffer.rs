@@ -9,9 +9,15 @@ use std::io::IoSlice;
 /// enough for the stack (Linux's IOV_MAX is 1024).
 pub const MAX_IOVECS: usize = 64;
 
-/// Bytes queued for a socket, not yet handed to the kernel.
+/// Bytes queued for a socket, not yet handed to the kernel. One pointer while empty: an idle
+/// socket holds no buffer at all.
 #[derive(Default)]
 pub struct WriteQueue {
+    inner: Option<Box<Queued>>,
+}
+
+#[derive(Default)]
+struct Queued {
     chunks: VecDeque<Vec<u8>>,
     /// Bytes of `chunks[0]` already written.
     head: usize,
@@ -29,28 +35,32 @@ impl WriteQueue {
         if data.is_empty() {
             return;
         }
-        self.len += data.len();
-        self.chunks.push_back(data);
+        let q = self.inner.get_or_insert_with(Box::default);
+        q.len += data.len();
+        q.chunks.push_back(data);
     }
 
     /// Bytes queued.
     pub fn len(&self) -> usize {
-        self.len
+        self.inner.as_ref().map_or(0, |q| q.len)
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.inner.is_none()
     }
 
     /// Fills `out` with up to `out.len()` slices of queued data, in order; returns how many.
     pub fn peek_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let Some(q) = self.inner.as_ref() else {
+            return 0;
+        };
         let mut n = 0;
-        for (i, chunk) in self.chunks.iter().enumerate() {
+        for (i, chunk) in q.chunks.iter().enumerate() {
             if n == out.len() {
                 break;
             }
-            let start = if i == 0 { self.head } else { 0 };
+            let start = if i == 0 { q.head } else { 0 };
             out[n] = IoSlice::new(&chunk[start..]);
             n += 1;
         }
@@ -59,34 +69,35 @@ impl WriteQueue {
 
     /// Removes `n` bytes from the front (what the kernel accepted).
     pub fn drain(&mut self, mut n: usize) {
-        debug_assert!(n <= self.len);
-        n = n.min(self.len);
-        self.len -= n;
+        let Some(q) = self.inner.as_mut() else {
+            return;
+        };
+        debug_assert!(n <= q.len);
+        n = n.min(q.len);
+        q.len -= n;
         while n > 0 {
-            let Some(front) = self.chunks.front() else {
+            let Some(front) = q.chunks.front() else {
                 break;
             };
-            let left = front.len() - self.head;
+            let left = front.len() - q.head;
             if n >= left {
                 n -= left;
-                self.head = 0;
-                self.chunks.pop_front();
+                q.head = 0;
+                q.chunks.pop_front();
             } else {
-                self.head += n;
+                q.head += n;
                 n = 0;
             }
         }
-        if self.chunks.is_empty() {
-            // Give the ring's memory back: an idle socket should hold no buffer.
-            self.chunks = VecDeque::new();
+        if q.len == 0 {
+            // Give the memory back: an idle socket holds no buffer.
+            self.inner = None;
         }
     }
 
     /// Drops everything queued.
     pub fn clear(&mut self) {
-        self.chunks = VecDeque::new();
-        self.head = 0;
-        self.len = 0;
+        self.inner = None;
     }
 }
 

@@ -15,9 +15,9 @@ use crate::config::{ConnectOptions, ReactorConfig, ServerOptions};
 use crate::event::{Event, EventSink};
 use crate::id::{Id, IdMap};
 use crate::stats::{self, Stats, StatsSnapshot};
-use crate::tcp::conn::Conn;
 use crate::tcp::listen::{bind_listener, BoundListener};
 use crate::tcp::reactor_tcp::Listener;
+use crate::tcp::table::ConnTable;
 use crate::timer::TimerQueue;
 
 /// The waker's token: ids are u32, so this can never collide with one.
@@ -63,7 +63,7 @@ pub struct Reactor {
     pub(crate) scratch: Box<[u8]>,
     pub(crate) timers: TimerQueue<TimerKey>,
     user_timers: IdMap<UserTimer>,
-    pub(crate) conns: IdMap<Conn>,
+    pub(crate) conns: ConnTable,
     pub(crate) listeners: IdMap<Listener>,
     /// Sockets with more to read than one turn's budget allowed (or held back by backpressure).
     pub(crate) pending_read: Vec<Id>,
@@ -97,7 +97,7 @@ impl Reactor {
             cfg,
             timers: TimerQueue::new(),
             user_timers: IdMap::default(),
-            conns: IdMap::default(),
+            conns: ConnTable::default(),
             listeners: IdMap::default(),
             pending_read: Vec::new(),
             pending_accept: Vec::new(),

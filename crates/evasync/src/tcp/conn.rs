@@ -78,17 +78,24 @@ pub(crate) struct Conn {
     pub flushed: u64,
     /// Emit a `Flushed` event once `flushed` reaches this (u64::MAX: nobody asked).
     pub notify_at: u64,
-    pub read_timeout: Option<Duration>,
-    pub write_timeout: Option<Duration>,
-    /// Last time data arrived (or reading was enabled): the read timeout counts from here.
-    pub last_read: Instant,
-    /// Last time queued data moved (or the queue became non-empty).
-    pub last_write: Instant,
+    /// Timeout state, boxed and present only while a timeout is set (most sockets have none,
+    /// and an idle socket should stay small).
+    pub timeouts: Option<Box<Timeouts>>,
     /// Bumped whenever timeouts are reset, so older timer entries are recognised as stale.
     pub timer_gen: u32,
     /// The peer, for messages.
     pub peer: Option<SocketAddr>,
     pub connecting: Option<Box<Connecting>>,
+}
+
+/// Read/write timeouts and the activity they count from.
+pub(crate) struct Timeouts {
+    pub read: Option<Duration>,
+    pub write: Option<Duration>,
+    /// Last time data arrived (or reading was enabled): the read timeout counts from here.
+    pub last_read: Instant,
+    /// Last time queued data moved (or the queue became non-empty).
+    pub last_write: Instant,
 }
 
 /// What a read step found.
@@ -104,7 +111,7 @@ pub(crate) enum ReadOutcome {
 }
 
 impl Conn {
-    pub fn new(server: Id, phase: Phase, now: Instant) -> Conn {
+    pub fn new(server: Id, phase: Phase) -> Conn {
         Conn {
             stream: None,
             phase,
@@ -113,13 +120,48 @@ impl Conn {
             wq: WriteQueue::new(),
             flushed: 0,
             notify_at: u64::MAX,
-            read_timeout: None,
-            write_timeout: None,
-            last_read: now,
-            last_write: now,
+            timeouts: None,
             timer_gen: 0,
             peer: None,
             connecting: None,
+        }
+    }
+
+    /// The read timeout, if set.
+    pub fn read_timeout(&self) -> Option<Duration> {
+        self.timeouts.as_ref().and_then(|t| t.read)
+    }
+
+    /// The write timeout, if set.
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.timeouts.as_ref().and_then(|t| t.write)
+    }
+
+    /// Sets both timeouts; both counting from `now`.
+    pub fn set_timeouts(&mut self, read: Option<Duration>, write: Option<Duration>, now: Instant) {
+        self.timeouts = if read.is_none() && write.is_none() {
+            None
+        } else {
+            Some(Box::new(Timeouts {
+                read,
+                write,
+                last_read: now,
+                last_write: now,
+            }))
+        };
+    }
+
+    /// Data arrived (or reading was enabled) now.
+    pub fn touch_read(&mut self) {
+        if let Some(t) = self.timeouts.as_mut() {
+            t.last_read = Instant::now();
+        }
+    }
+
+    /// Queued data moved (or the queue became non-empty) now.
+    pub fn touch_write(&mut self) {
+        if let Some(t) = self.timeouts.as_mut() {
+            t.last_write = Instant::now();
         }
     }
 
@@ -161,7 +203,9 @@ impl Conn {
             match stream.read(scratch) {
                 Ok(0) => return ReadOutcome::Eof,
                 Ok(n) => {
-                    self.last_read = Instant::now();
+                    if let Some(t) = self.timeouts.as_mut() {
+                        t.last_read = Instant::now();
+                    }
                     deliver(&scratch[..n]);
                     if n < scratch.len() && self.flags & flag::PEER_FIN == 0 {
                         self.flags &= !flag::READABLE;
@@ -202,7 +246,9 @@ impl Conn {
                     self.wq.drain(k);
                     self.flushed += k as u64;
                     written += k;
-                    self.last_write = Instant::now();
+                    if let Some(t) = self.timeouts.as_mut() {
+                        t.last_write = Instant::now();
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.flags &= !flag::WRITABLE;

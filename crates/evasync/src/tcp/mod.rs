@@ -6,3 +6,4 @@ pub(crate) mod conn;
 pub mod listen;
 pub(crate) mod reactor_tcp;
 pub(crate) mod sockopt;
+pub(crate) mod table;

@@ -216,14 +216,12 @@ impl Reactor {
             }
             return;
         }
-        let now = Instant::now();
         let fd = fd_of(&stream);
         let local = stream.local_addr().unwrap_or(remote);
-        let mut conn = Conn::new(server, Phase::Open, now);
+        let mut conn = Conn::new(server, Phase::Open);
         conn.flags |= flag::WRITABLE;
         conn.set(flag::HALF_OPEN, opts.allow_half_open);
-        conn.read_timeout = opts.read_timeout;
-        conn.write_timeout = opts.write_timeout;
+        conn.set_timeouts(opts.read_timeout, opts.write_timeout, Instant::now());
         conn.peer = Some(remote);
         conn.stream = Some(stream);
         self.conns.insert(id, conn);
@@ -248,7 +246,7 @@ impl Reactor {
         sink: &mut dyn EventSink,
     ) {
         let now = Instant::now();
-        let mut conn = Conn::new(0, Phase::Resolving, now);
+        let mut conn = Conn::new(0, Phase::Resolving);
         let label = match &target {
             ConnectTarget::Addrs(a) => a.first().map_or_else(String::new, |a| a.to_string()),
             ConnectTarget::Host(h, p) if h.contains(':') => format!("[{h}]:{p}"),
@@ -425,12 +423,8 @@ impl Reactor {
         conn.phase = Phase::Open;
         conn.flags |= flag::WRITABLE;
         conn.set(flag::HALF_OPEN, c.opts.allow_half_open);
-        conn.read_timeout = c.opts.read_timeout;
-        conn.write_timeout = c.opts.write_timeout;
+        conn.set_timeouts(c.opts.read_timeout, c.opts.write_timeout, Instant::now());
         conn.timer_gen = conn.timer_gen.wrapping_add(1);
-        let now = Instant::now();
-        conn.last_read = now;
-        conn.last_write = now;
         let close_wanted = conn.has(flag::APP_CLOSED);
         if let (Some(local), Some(remote)) = (local, remote) {
             if !close_wanted {
@@ -600,7 +594,7 @@ impl Reactor {
             return;
         }
         if conn.wq.is_empty() {
-            conn.last_write = Instant::now();
+            conn.touch_write();
         }
         conn.wq.add(data);
         if let Some(at) = notify_at {
@@ -671,27 +665,23 @@ impl Reactor {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        conn.read_timeout = read;
-        conn.write_timeout = write;
         // Older entries become stale; the new timeouts count from now.
+        conn.set_timeouts(read, write, Instant::now());
         conn.timer_gen = conn.timer_gen.wrapping_add(1);
         conn.flags &= !(flag::READ_TIMER | flag::WRITE_TIMER);
-        let now = Instant::now();
-        conn.last_read = now;
-        conn.last_write = now;
         self.arm_read_timer(id);
         self.arm_write_timer(id);
     }
 
     fn read_timer_applies(conn: &Conn) -> bool {
-        conn.read_timeout.is_some()
+        conn.read_timeout().is_some()
             && conn.phase == Phase::Open
             && conn.has(flag::READ_ENABLED)
             && !conn.has(flag::EOF)
     }
 
     fn write_timer_applies(conn: &Conn) -> bool {
-        conn.write_timeout.is_some()
+        conn.write_timeout().is_some()
             && matches!(conn.phase, Phase::Open | Phase::Closing)
             && !conn.wq.is_empty()
     }
@@ -703,11 +693,11 @@ impl Reactor {
         if let (true, false, Some(t)) = (
             Self::read_timer_applies(conn),
             conn.has(flag::READ_TIMER),
-            conn.read_timeout,
+            conn.timeouts.as_ref(),
         ) {
+            let at = t.last_read + t.read.unwrap_or_default();
             conn.flags |= flag::READ_TIMER;
-            self.timers
-                .schedule(conn.last_read + t, TimerKey::Read(id, conn.timer_gen));
+            self.timers.schedule(at, TimerKey::Read(id, conn.timer_gen));
         }
     }
 
@@ -718,11 +708,12 @@ impl Reactor {
         if let (true, false, Some(t)) = (
             Self::write_timer_applies(conn),
             conn.has(flag::WRITE_TIMER),
-            conn.write_timeout,
+            conn.timeouts.as_ref(),
         ) {
+            let at = t.last_write + t.write.unwrap_or_default();
             conn.flags |= flag::WRITE_TIMER;
             self.timers
-                .schedule(conn.last_write + t, TimerKey::Write(id, conn.timer_gen));
+                .schedule(at, TimerKey::Write(id, conn.timer_gen));
         }
     }
 
@@ -743,8 +734,10 @@ impl Reactor {
         if !Self::read_timer_applies(conn) {
             return;
         }
-        let Some(t) = conn.read_timeout else { return };
-        let deadline = conn.last_read + t;
+        let Some(t) = conn.timeouts.as_ref() else {
+            return;
+        };
+        let deadline = t.last_read + t.read.unwrap_or_default();
         if now >= deadline {
             let err = Error::timeout(conn.describe("read from"));
             self.fail(id, err, sink);
@@ -771,8 +764,10 @@ impl Reactor {
         if !Self::write_timer_applies(conn) {
             return;
         }
-        let Some(t) = conn.write_timeout else { return };
-        let deadline = conn.last_write + t;
+        let Some(t) = conn.timeouts.as_ref() else {
+            return;
+        };
+        let deadline = t.last_write + t.write.unwrap_or_default();
         if now >= deadline {
             // The queued bytes cannot be delivered: reset rather than leave them (and a FIN) to
             // the kernel for a peer that does not read.
@@ -805,7 +800,7 @@ impl Reactor {
         let mut read_now = false;
         if let Some(r) = read {
             if r && !conn.has(flag::READ_ENABLED) {
-                conn.last_read = Instant::now();
+                conn.touch_read();
                 read_now = conn.has(flag::READABLE);
             }
             conn.set(flag::READ_ENABLED, r);
