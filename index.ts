@@ -47,4 +47,14 @@ export {
   TlsError,
   type ConditionOptions,
 } from './lib/conditions';
+export {
+  createConnection,
+  createServer,
+  Server,
+  Transport,
+  type ConnectionOptions,
+  type CreateServerOptions,
+  type Protocol,
+  type ServerSocket,
+} from './lib/protocol';
 export type { Data } from './lib/data';

@@ -52,12 +52,14 @@ export interface ServerOpts {
 }
 
 /** The callbacks of a socket. Accepted sockets share their server's until one is replaced. */
-interface Callbacks {
+export interface Callbacks {
   readCb?: ReadCb;
   eventCb?: EventCb;
   connectCb?: (s: Socket) => void;
   drainCb?: (s: Socket) => void;
   stream: boolean;
+  /** Internal (Protocol/Transport): the reactor let go of the socket. */
+  released?: (s: Socket) => void;
 }
 
 const DEFAULT_HIGH = 64 * 1024;
@@ -371,6 +373,7 @@ export class Socket implements Dispatchee {
           (this.#stream as import('./stream').SocketStream).deliverClose();
         }
         this.#release();
+        this.#cbs.released?.(this);
         return;
     }
   }
@@ -458,6 +461,11 @@ export class TcpServer implements Dispatchee {
   /** True once closed (or when binding failed). */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** @internal Starts accepting on a server bound with `paused`. */
+  serve(): void {
+    if (!this.#closed) this.#loop!.native.tcpServe(this.#id);
   }
 
   /** Stops accepting; accepted sockets stay open. Idempotent. */
@@ -556,6 +564,7 @@ export function tcpConnect(host: string, port: number, readCb: ReadCb | null | u
     connectCb: opts.connectCb,
     drainCb: opts.drainCb,
     stream: opts.stream ?? false,
+    released: (opts as { released?: (s: Socket) => void }).released,
   };
   const socket = new Socket(loop, id, cbs, OWN_CBS | (opts.allowHalfOpen ? HALF_OPEN : 0));
   if (opts.data !== undefined) socket.write(opts.data, opts.writeCb);
@@ -601,7 +610,33 @@ export function tcpServer(
   const loop = requireLoop();
   checkPort('tcpServer', port);
   const opts: ServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
-  const host = resolveBind(bindAddress);
+  const cbs: Callbacks = {
+    readCb: readCb ?? undefined,
+    eventCb: opts.eventCb,
+    connectCb: opts.connectCb,
+    drainCb: opts.drainCb,
+    stream: opts.stream ?? false,
+  };
+  const res = bindServer(loop, resolveBind(bindAddress), port, cbs, opts, {});
+  if (res instanceof TcpServer) return res;
+  loop.hold();
+  setImmediate(() => {
+    loop.deliver(res, opts.eventCb);
+    loop.release();
+  });
+  return new TcpServer(loop, 0, resolveBind(bindAddress), port, -1, cbs, false);
+}
+
+/** @internal Binding details beyond `ServerOpts`. */
+export interface BindExtra {
+  /** Keep an IPv6 socket to IPv6 (to bind `0.0.0.0` and `::` side by side). */
+  ipv6Only?: boolean;
+  /** Listen but accept only after `server.serve()`. */
+  paused?: boolean;
+}
+
+/** @internal Binds now: the listening server, or the condition that says why not. */
+export function bindServer(loop: Loop, host: string, port: number, cbs: Callbacks, opts: ServerOpts, extra: BindExtra): TcpServer | ConnectionError {
   const backlog = opts.backlog === undefined || opts.backlog < 0 ? 128 : opts.backlog;
   const res = loop.native.tcpListen({
     host,
@@ -616,27 +651,12 @@ export function tcpServer(
     maxConnections: opts.maxConnections,
     allowHalfOpen: (opts.allowHalfOpen ?? false) || (opts.stream ?? false),
     keepAlive: seconds('keepAlive', opts.keepAlive),
+    ipv6Only: extra.ipv6Only,
+    paused: extra.paused,
   });
-  const cbs: Callbacks = {
-    readCb: readCb ?? undefined,
-    eventCb: opts.eventCb,
-    connectCb: opts.connectCb,
-    drainCb: opts.drainCb,
-    stream: opts.stream ?? false,
-  };
   if (res.errno !== 0) {
-    const server = new TcpServer(loop, 0, host, port, -1, cbs, false);
     const errcode = errnoName(res.errno);
-    const ev =
-      errcode === 'EADDRINUSE'
-        ? new AddressInUse(res.message, { errcode })
-        : new ConnectionError(res.message, { errcode });
-    loop.hold();
-    setImmediate(() => {
-      loop.deliver(ev, opts.eventCb);
-      loop.release();
-    });
-    return server;
+    return errcode === 'EADDRINUSE' ? new AddressInUse(res.message, { errcode }) : new ConnectionError(res.message, { errcode });
   }
   return new TcpServer(loop, res.id, intern(res.address), res.port, res.fd, cbs, opts.allowHalfOpen ?? false);
 }

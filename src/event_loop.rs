@@ -1,12 +1,14 @@
 //! The native side of one event loop: owns the reactor's thread (the `thread` driver), the
 //! outbox of event batches, and the handle commands go through.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use evasync::{Command, Handle, Reactor, ReactorConfig};
+use evasync::{BoundListener, Command, Handle, Reactor, ReactorConfig, ServerOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -40,6 +42,8 @@ pub struct NativeLoop {
     pub(crate) handle: Handle,
     outbox: Arc<Outbox>,
     driver: Driver,
+    /// Listeners bound and listening but not served yet (`paused`), by id.
+    parked: RefCell<HashMap<u32, (BoundListener, ServerOptions)>>,
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
@@ -133,6 +137,7 @@ impl NativeLoop {
             handle,
             outbox,
             driver,
+            parked: RefCell::new(HashMap::new()),
         })
     }
 
@@ -168,6 +173,7 @@ impl NativeLoop {
     /// ThreadsafeFunction is released and no longer keeps Node alive.
     #[napi(catch_unwind)]
     pub fn exit(&self) {
+        self.parked.borrow_mut().clear();
         match &self.driver {
             Driver::Thread(slot) => stop(&self.handle, slot),
             Driver::Main(ml) => ml.close(),
@@ -178,6 +184,16 @@ impl NativeLoop {
 }
 
 impl NativeLoop {
+    /// Keeps a bound listener until `tcpServe`.
+    pub(crate) fn park_listener(&self, id: u32, l: BoundListener, opts: ServerOptions) {
+        self.parked.borrow_mut().insert(id, (l, opts));
+    }
+
+    /// Takes a parked listener back.
+    pub(crate) fn unpark_listener(&self, id: u32) -> Option<(BoundListener, ServerOptions)> {
+        self.parked.borrow_mut().remove(&id)
+    }
+
     /// Hands a command to the reactor: queued (thread driver) or applied now (main driver).
     pub(crate) fn send(&self, cmd: Command) {
         match &self.driver {

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use evasync::{bind_listener, Command, ConnectOptions, ConnectTarget, ServerOptions};
+use evasync::{bind_listener_with, Command, ConnectOptions, ConnectTarget, ServerOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -25,6 +25,10 @@ pub struct ListenOptions {
     pub max_connections: Option<u32>,
     pub allow_half_open: bool,
     pub keep_alive: Option<f64>,
+    /// Keep an IPv6 listener to IPv6 only.
+    pub ipv6_only: Option<bool>,
+    /// Bind and listen now but accept only after `tcpServe(id)` (asyncio's start_serving=False).
+    pub paused: Option<bool>,
 }
 
 /// The result of `tcpListen`: the server id and where it listens, or (errno ≠ 0) why not.
@@ -89,11 +93,12 @@ impl NativeLoop {
                         )
                     }
                 };
-                bind_listener(
+                bind_listener_with(
                     SocketAddr::new(ip, o.port as u16),
                     o.backlog,
                     o.reuse_address,
                     o.reuse_port,
+                    o.ipv6_only.unwrap_or(false),
                 )
             }
         };
@@ -120,11 +125,15 @@ impl NativeLoop {
             keep_alive: opt_seconds(o.keep_alive),
         };
         let id = self.handle.next_id();
-        self.send(Command::Listen {
-            id,
-            listener: bound,
-            opts,
-        });
+        if o.paused == Some(true) {
+            self.park_listener(id, bound, opts);
+        } else {
+            self.send(Command::Listen {
+                id,
+                listener: bound,
+                opts,
+            });
+        }
         ListenResult {
             id,
             address: local.ip().to_string(),
@@ -136,9 +145,18 @@ impl NativeLoop {
         }
     }
 
-    /// Stops accepting.
+    /// Starts accepting on a listener bound with `paused: true`.
+    #[napi(catch_unwind)]
+    pub fn tcp_serve(&self, id: u32) {
+        if let Some((listener, opts)) = self.unpark_listener(id) {
+            self.send(Command::Listen { id, listener, opts });
+        }
+    }
+
+    /// Stops accepting (or drops a listener that never started serving).
     #[napi(catch_unwind)]
     pub fn tcp_close_server(&self, id: u32) {
+        drop(self.unpark_listener(id));
         self.send(Command::CloseServer { id });
     }
 

@@ -44,5 +44,5 @@ pub use reactor::{Handle, Reactor};
 pub use stats::StatsSnapshot;
 #[cfg(unix)]
 pub use tcp::listen::listener_from_fd;
-pub use tcp::listen::{bind_listener, BoundListener};
+pub use tcp::listen::{bind_listener, bind_listener_with, BoundListener};
 pub use timer::TimerQueue;

@@ -166,3 +166,22 @@ fn address_in_use_is_reported_by_bind() {
     let err = evasync::bind_listener(addr, -1, false, false).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
 }
+
+#[test]
+fn data_sent_with_the_accept_is_read_after_connect() {
+    // A server that greets at once: the readiness event that completes the connect also says
+    // readable, and edge-triggered polling will not repeat it.
+    let listener = TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let greeter = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.write_all(b"hello").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    let r = Running::start();
+    let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
+    let ev = r.wait_for(2.0, |e| matches!(e, Ev::Data(..)));
+    assert_eq!(ev, Some(Ev::Data(id, b"hello".to_vec())));
+    greeter.join().unwrap();
+}

@@ -42,10 +42,22 @@ pub fn bind_listener(
     reuse_address: bool,
     reuse_port: bool,
 ) -> io::Result<BoundListener> {
+    bind_listener_with(addr, backlog, reuse_address, reuse_port, false)
+}
+
+/// As [`bind_listener`]; `ipv6_only` keeps an IPv6 socket to IPv6, so that `0.0.0.0` and `::`
+/// can be bound side by side on one port (asyncio's `create_server(host=None)`).
+pub fn bind_listener_with(
+    addr: SocketAddr,
+    backlog: i32,
+    reuse_address: bool,
+    reuse_port: bool,
+    ipv6_only: bool,
+) -> io::Result<BoundListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
-        // '::' means every address, IPv4 included, as in Node.
-        let _ = socket.set_only_v6(false);
+        // '::' means every address, IPv4 included, as in Node, unless asked otherwise.
+        let _ = socket.set_only_v6(ipv6_only);
     }
     if reuse_address {
         socket.set_reuse_address(true)?;

@@ -472,13 +472,24 @@ impl Reactor {
         match conn.phase {
             Phase::Resolving => return,
             Phase::Connecting => {
-                if readable || writable {
-                    self.finish_connect(id, sink);
+                if !(readable || writable) {
+                    return;
                 }
-                return;
+                self.finish_connect(id, sink);
+                // The event that completed the connect may also carry data (a server that
+                // greets at once): with edge-triggered readiness it would not be reported again.
+                let Some(c) = self.conns.get_mut(&id) else {
+                    return;
+                };
+                if !matches!(c.phase, Phase::Open | Phase::Closing) {
+                    return;
+                }
             }
             Phase::Open | Phase::Closing => {}
         }
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
         if read_closed {
             conn.flags |= flag::PEER_FIN;
         }

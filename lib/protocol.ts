@@ -1,0 +1,499 @@
+/**
+ * asyncio's Protocol/Transport API (API.md §7) over the engine's sockets: `createServer`,
+ * `createConnection`, `Transport`, `Server`. Where the contract is silent, asyncio's selector
+ * transports are the reference. Sockets under a transport are half-open in the engine: the
+ * transport decides what the peer's EOF means (`eofReceived`'s return value).
+ */
+import { ConnectionError, TlsError } from './conditions';
+import { checkData, type Data } from './data';
+import { type Loop, requireLoop } from './loop';
+import { bindServer, type Callbacks, closeSocket, type Socket, tcpConnect, TcpServer } from './tcp';
+
+/** asyncio's Protocol, camelCased. Every method is optional. */
+export interface Protocol {
+  connectionMade?(transport: Transport): void;
+  dataReceived?(data: Buffer): void;
+  /** A truthy return keeps the write side open (half-close); falsy closes the transport. */
+  eofReceived?(): boolean | void;
+  connectionLost?(exc: Error | null): void;
+  pauseWriting?(): void;
+  resumeWriting?(): void;
+}
+
+const DEFAULT_HIGH = 64 * 1024;
+/** asyncio warns from the 5th write after close on. */
+const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
+
+/** The transport of one connection. Valid until its loop ends; `getExtraInfo` keeps working after close. */
+export class Transport {
+  readonly #socket: Socket;
+  readonly #loop: Loop;
+  #protocol: Protocol;
+  #closing = false;
+  #eofWritten = false;
+  #reading = true;
+  #writingPaused = false;
+  #lost = false;
+  #lostExc: Error | null = null;
+  #connLostWrites = 0;
+  #high = DEFAULT_HIGH;
+  #low = DEFAULT_HIGH / 4;
+  /** Called once when the connection is gone (the Server's bookkeeping). */
+  onGone?: (t: Transport) => void;
+
+  /** @internal */
+  constructor(socket: Socket, protocol: Protocol) {
+    this.#socket = socket;
+    this.#loop = socket.loop;
+    this.#protocol = protocol;
+    socket.setWriteBufferLimits(this.#high, this.#low);
+  }
+
+  /** Calls a protocol method under §7/§9: an exception goes to `defaultEventCb` with
+   * `catchAppErrors` (the transport is aborted and `connectionLost` gets the exception), or ends
+   * the loop without it. */
+  #call<K extends keyof Protocol>(name: K, ...args: Parameters<NonNullable<Protocol[K]>>): ReturnType<NonNullable<Protocol[K]>> | undefined {
+    const fn = this.#protocol[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (typeof fn !== 'function') return undefined;
+    try {
+      return fn.apply(this.#protocol, args) as ReturnType<NonNullable<Protocol[K]>>;
+    } catch (err) {
+      this.#protocolError(err, name === 'connectionLost');
+      return undefined;
+    }
+  }
+
+  #protocolError(err: unknown, fromLost: boolean): void {
+    const loop = this.#loop;
+    if (!loop.running) return;
+    if (!loop.catchAppErrors) {
+      loop.finish(err);
+      return;
+    }
+    loop.callEventCb(loop.defaultEventCb, err);
+    if (!fromLost && !this.#lost) {
+      this.#lostExc = err instanceof Error ? err : new Error(String(err));
+      this.#abortSocket();
+    }
+  }
+
+  #abortSocket(): void {
+    this.#closing = true;
+    if (!this.#socket.closed) closeSocket(this.#socket, { force: true });
+  }
+
+  /** @internal Connected: `connectionMade`, then reading starts. */
+  made(): void {
+    this.#call('connectionMade', this);
+  }
+
+  /** @internal Bytes arrived. */
+  data(data: Buffer): void {
+    if (this.#lost || this.#closing && this.#lostExc !== null) return;
+    this.#call('dataReceived', data);
+  }
+
+  /** @internal The peer's EOF. */
+  eof(): void {
+    if (this.#lost) return;
+    const keepOpen = this.#call('eofReceived');
+    if (!keepOpen && !this.#socket.closed && this.#lostExc === null) this.close();
+  }
+
+  /** @internal The connection failed (reset, timeout, …): remember why for connectionLost. */
+  failed(err: ConnectionError): void {
+    this.#closing = true;
+    this.#lostExc ??= err;
+  }
+
+  /** @internal The engine let go: `connectionLost`, exactly once. */
+  released(): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.#closing = true;
+    this.onGone?.(this);
+    this.#call('connectionLost', this.#lostExc);
+  }
+
+  /** @internal The socket's buffer fell to the low watermark. */
+  drained(): void {
+    if (this.#writingPaused) {
+      this.#writingPaused = false;
+      this.#call('resumeWriting');
+    }
+  }
+
+  #maybePause(): void {
+    if (!this.#writingPaused && this.#socket.writeBufferSize > this.#high) {
+      this.#writingPaused = true;
+      this.#call('pauseWriting');
+    }
+  }
+
+  /** Queues `data` (string as UTF-8). Dropped after close (warning from the 5th such write on);
+   * throws after `writeEof()`. May call `pauseWriting` before it returns. */
+  write(data: Data): void {
+    checkData('Transport.write', data);
+    if (this.#eofWritten) throw new Error('Transport.write: cannot write after writeEof()');
+    if (this.#closing || this.#socket.closed) {
+      if (++this.#connLostWrites >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) {
+        this.#loop.log(4, 'evasync: Transport.write() after close is ignored (socket.send() raised exception).');
+      }
+      return;
+    }
+    if ((typeof data === 'string' ? data.length : data.byteLength) === 0) return;
+    this.#socket.write(data);
+    this.#maybePause();
+  }
+
+  /** Writes each item in order. */
+  writelines(list: Iterable<Data>): void {
+    for (const d of list) this.write(d);
+  }
+
+  /** Closes the write side once the buffer drains (FIN). Idempotent. */
+  writeEof(): void {
+    if (this.#eofWritten || this.#closing) return;
+    this.#eofWritten = true;
+    if (!this.#socket.closed) this.#loop.native.tcpShutdown(this.#socket.id);
+  }
+
+  /** True: TCP can half-close. */
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  /** Flushes what is buffered, closes, then `connectionLost(null)`. */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (!this.#socket.closed) closeSocket(this.#socket);
+  }
+
+  /** Drops what is buffered and closes at once (the peer may see a reset), then `connectionLost(null)`. */
+  abort(): void {
+    if (this.#lost) return;
+    this.#abortSocket();
+  }
+
+  /** True once closing or closed. */
+  isClosing(): boolean {
+    return this.#closing;
+  }
+
+  /** `'peername'`, `'sockname'` (`[host, port]`), `'socket'` (fd), `'sslcontext'`, `'peercert'`. */
+  getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    const s = this.#socket;
+    switch (name) {
+      case 'peername':
+        return s.remoteAddress === undefined ? defaultValue : [s.remoteAddress, s.remotePort];
+      case 'sockname':
+        return s.localAddress === undefined ? defaultValue : [s.localAddress, s.localPort];
+      case 'socket':
+        return s.fd >= 0 ? s.fd : defaultValue;
+      default:
+        // 'sslcontext' and 'peercert' exist only on TLS transports.
+        return defaultValue;
+    }
+  }
+
+  /** Switches the protocol (no `connectionMade` on the new one). */
+  setProtocol(protocol: Protocol): void {
+    this.#protocol = protocol;
+  }
+
+  getProtocol(): Protocol {
+    return this.#protocol;
+  }
+
+  /** Stops `dataReceived` until `resumeReading()` (TCP slows the peer). */
+  pauseReading(): void {
+    if (!this.#reading || this.#closing) return;
+    this.#reading = false;
+    this.#loop.native.tcpEnable(this.#socket.id, false, undefined);
+  }
+
+  resumeReading(): void {
+    if (this.#reading || this.#closing) return;
+    this.#reading = true;
+    this.#loop.native.tcpEnable(this.#socket.id, true, undefined);
+  }
+
+  isReading(): boolean {
+    return this.#reading && !this.#closing;
+  }
+
+  /** `high` alone: low = high / 4; `low` alone: high = 4 × low; none: the defaults. May pause at once. */
+  setWriteBufferLimits(high?: number, low?: number): void {
+    let hi = high;
+    let lo = low;
+    if (hi === undefined) hi = lo === undefined ? DEFAULT_HIGH : 4 * lo;
+    if (lo === undefined) lo = Math.floor(hi / 4);
+    if (!(hi >= lo && lo >= 0)) throw new RangeError(`high (${hi}) must be >= low (${lo}) must be >= 0`);
+    this.#high = hi;
+    this.#low = lo;
+    if (!this.#socket.closed) this.#socket.setWriteBufferLimits(hi, lo);
+    this.#maybePause();
+  }
+
+  /** `[low, high]`, as asyncio. */
+  getWriteBufferLimits(): [number, number] {
+    return [this.#low, this.#high];
+  }
+
+  getWriteBufferSize(): number {
+    return this.#socket.writeBufferSize;
+  }
+
+  /** @internal */
+  get socket(): Socket {
+    return this.#socket;
+  }
+}
+
+/** Socket callbacks that drive a transport. */
+function transportCallbacks(onMade: (s: Socket) => void): Callbacks {
+  const of = (s: Socket) => s.data as Transport | undefined;
+  return {
+    stream: false,
+    connectCb: onMade,
+    readCb: (s, data: Buffer) => of(s)?.data(data),
+    eventCb: (ev) => {
+      const t = of(ev.socket as Socket);
+      if (!t) return;
+      if (ev instanceof ConnectionError) t.failed(ev);
+      else t.eof();
+    },
+    drainCb: (s) => of(s)?.drained(),
+    released: (s) => of(s)?.released(),
+  };
+}
+
+/** Options of `createConnection`. */
+export interface ConnectionOptions {
+  family?: 0 | 4 | 6;
+  localAddress?: string;
+  tls?: unknown;
+  ssl?: unknown;
+  serverHostname?: string;
+}
+
+function noTls(opts: { tls?: unknown; ssl?: unknown }): void {
+  if (opts.tls !== undefined || opts.ssl !== undefined) {
+    throw new TlsError('TLS transports are not available in this build of evasync', { errcode: 'ENOTSUP' });
+  }
+}
+
+/** Connects and resolves `[transport, protocol]` after `connectionMade` ran; rejects with the
+ * connection's condition (ConnectionRefused, DnsError, ConnectionTimeout, …). */
+export function createConnection(
+  protocolFactory: () => Protocol,
+  host: string,
+  port: number,
+  opts: ConnectionOptions = {},
+): Promise<[Transport, Protocol]> {
+  requireLoop();
+  if (typeof protocolFactory !== 'function') throw new TypeError('createConnection: protocolFactory must be a function');
+  try {
+    noTls(opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const cbs = transportCallbacks(() => {});
+    tcpConnect(host, port, cbs.readCb, {
+      family: opts.family,
+      localAddress: opts.localAddress,
+      allowHalfOpen: true,
+      drainCb: cbs.drainCb,
+      connectCb: (s) => {
+        let protocol: Protocol;
+        try {
+          protocol = protocolFactory();
+        } catch (err) {
+          settled = true;
+          closeSocket(s, { force: true });
+          reject(err);
+          return;
+        }
+        const t = new Transport(s, protocol);
+        s.data = t;
+        t.made();
+        settled = true;
+        resolve([t, protocol]);
+      },
+      eventCb: (ev) => {
+        if (!settled) {
+          settled = true;
+          reject(ev);
+          return;
+        }
+        cbs.eventCb!(ev);
+      },
+      released: cbs.released,
+    } as Parameters<typeof tcpConnect>[3]);
+  });
+}
+
+/** Options of `createServer`. */
+export interface CreateServerOptions {
+  family?: 0 | 4 | 6;
+  backlog?: number;
+  reuseAddress?: boolean;
+  reusePort?: boolean;
+  /** Listen on this inherited descriptor. */
+  sock?: number;
+  tls?: unknown;
+  ssl?: unknown;
+  startServing?: boolean;
+}
+
+/** An address a Server listens on. */
+export interface ServerSocket {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** asyncio's Server. */
+export class Server {
+  readonly #servers: TcpServer[];
+  readonly #transports = new Set<Transport>();
+  #serving: boolean;
+  #closed = false;
+  #closeWaiters: Array<() => void> = [];
+  #goneWaiters: Array<() => void> = [];
+
+  /** @internal */
+  constructor(servers: TcpServer[], serving: boolean) {
+    this.#servers = servers;
+    this.#serving = serving;
+  }
+
+  /** @internal A connection was accepted. */
+  adopt(t: Transport): void {
+    this.#transports.add(t);
+    t.onGone = () => {
+      this.#transports.delete(t);
+      this.#checkGone();
+    };
+  }
+
+  /** The bound addresses. */
+  get sockets(): ServerSocket[] {
+    return this.#servers.map((s) => ({ address: s.address, port: s.port, family: s.address.includes(':') ? 6 : 4 }));
+  }
+
+  isServing(): boolean {
+    return this.#serving && !this.#closed;
+  }
+
+  /** Starts accepting (when made with `startServing: false`). */
+  async startServing(): Promise<void> {
+    if (this.#closed || this.#serving) return;
+    this.#serving = true;
+    for (const s of this.#servers) s.serve();
+  }
+
+  /** Starts serving if needed; resolves once `close()` is called. */
+  serveForever(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    void this.startServing();
+    return new Promise((r) => this.#closeWaiters.push(r));
+  }
+
+  /** Stops listening; open connections stay. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#serving = false;
+    for (const s of this.#servers) s.close();
+    for (const w of this.#closeWaiters.splice(0)) w();
+    this.#checkGone();
+  }
+
+  /** Resolves once closed and every connection is gone. */
+  waitClosed(): Promise<void> {
+    if (this.#closed && this.#transports.size === 0) return Promise.resolve();
+    return new Promise((r) => this.#goneWaiters.push(r));
+  }
+
+  /** Closes every connection (flushing). */
+  closeClients(): void {
+    for (const t of [...this.#transports]) t.close();
+  }
+
+  /** Aborts every connection. */
+  abortClients(): void {
+    for (const t of [...this.#transports]) t.abort();
+  }
+
+  #checkGone(): void {
+    if (this.#closed && this.#transports.size === 0) for (const w of this.#goneWaiters.splice(0)) w();
+  }
+}
+
+function hostsFor(host: string | string[] | null | undefined, family: number): string[] {
+  let hosts: string[];
+  if (host === null || host === undefined || host === '') hosts = family === 6 ? ['::'] : family === 4 ? ['0.0.0.0'] : ['0.0.0.0', '::'];
+  else hosts = Array.isArray(host) ? host : [host];
+  hosts = hosts.map((h) => (h === 'localhost' ? '127.0.0.1' : h));
+  return [...new Set(hosts)];
+}
+
+/** Listens on `host` (null: `0.0.0.0` and `::`; a list: each distinct host) and `port` (0: one
+ * free port, shared by every host), making a protocol per connection. Rejects with
+ * `AddressInUse` when the port is taken. */
+export function createServer(
+  protocolFactory: () => Protocol,
+  host: string | string[] | null,
+  port: number,
+  opts: CreateServerOptions = {},
+): Promise<Server> {
+  const loop = requireLoop();
+  if (typeof protocolFactory !== 'function') throw new TypeError('createServer: protocolFactory must be a function');
+  try {
+    noTls(opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const serving = opts.startServing ?? true;
+  const hosts = opts.sock !== undefined ? ['0.0.0.0'] : hostsFor(host, opts.family ?? 0);
+  const bothFamilies = hosts.some((h) => h.includes(':')) && hosts.some((h) => !h.includes(':'));
+  const servers: TcpServer[] = [];
+  let server: Server | null = null;
+  const cbs = transportCallbacks((s) => {
+    let protocol: Protocol;
+    try {
+      protocol = protocolFactory();
+    } catch (err) {
+      closeSocket(s, { force: true });
+      loop.appError(err);
+      return;
+    }
+    const t = new Transport(s, protocol);
+    s.data = t;
+    server?.adopt(t);
+    t.made();
+  });
+  let boundPort = port;
+  for (const h of hosts) {
+    const res = bindServer(loop, h, boundPort, cbs, {
+      backlog: opts.backlog ?? 100,
+      reuseAddress: opts.reuseAddress ?? true,
+      reusePort: opts.reusePort ?? false,
+      fd: opts.sock,
+      allowHalfOpen: true,
+      drainCb: cbs.drainCb,
+    }, { ipv6Only: bothFamilies, paused: !serving });
+    if (!(res instanceof TcpServer)) {
+      for (const s of servers) s.close();
+      return Promise.reject(res);
+    }
+    servers.push(res);
+    boundPort = res.port;
+  }
+  server = new Server(servers, serving);
+  return Promise.resolve(server);
+}
