@@ -44,6 +44,17 @@ class Recorder implements as.Protocol {
   }
 }
 
+/** A createServer whose connections each get a Recorder, kept in `protos`. */
+async function recordingServer(): Promise<{ srv: as.Server; protos: Recorder[]; port: number }> {
+  const protos: Recorder[] = [];
+  const srv = await as.createServer(() => {
+    const p = new Recorder();
+    protos.push(p);
+    return p;
+  }, '127.0.0.1', 0);
+  return { srv, protos, port: srv.sockets[0]!.port };
+}
+
 /** An echo server made with createServer. */
 class Echo implements as.Protocol {
   t?: as.Transport;
@@ -537,13 +548,7 @@ test('writelines writes each item in order', async (t) => {
 
 test('Server.close stops listening but leaves connections; waitClosed waits for them', async (t) => {
   await runLoop(t, async () => {
-    const protos: Recorder[] = [];
-    const srv = await as.createServer(() => {
-      const p = new Recorder();
-      protos.push(p);
-      return p;
-    }, '127.0.0.1', 0);
-    const port = srv.sockets[0]!.port;
+    const { srv, protos, port } = await recordingServer();
     const c = net.connect(port, '127.0.0.1');
     c.on('error', () => {});
     await new Promise((r) => c.once('connect', r));
@@ -572,13 +577,7 @@ test('Server.close stops listening but leaves connections; waitClosed waits for 
 
 test('closeClients and abortClients end every connection', async (t) => {
   await runLoop(t, async () => {
-    const protos: Recorder[] = [];
-    const srv = await as.createServer(() => {
-      const p = new Recorder();
-      protos.push(p);
-      return p;
-    }, '127.0.0.1', 0);
-    const port = srv.sockets[0]!.port;
+    const { srv, protos, port } = await recordingServer();
     const clients = [0, 1, 2, 3].map(() => {
       const c = net.connect(port, '127.0.0.1');
       c.on('error', () => {});

@@ -524,6 +524,18 @@ export function onAccepted(loop: Loop, id: number, text: string): void {
 
 hooks.accepted = onAccepted;
 
+/** The callback record of a socket or server from the user's options. */
+function callbacksOf(readCb: ReadCb | null | undefined, opts: ConnectOpts | ServerOpts): Callbacks {
+  return {
+    readCb: readCb ?? undefined,
+    eventCb: opts.eventCb,
+    connectCb: opts.connectCb,
+    drainCb: opts.drainCb,
+    stream: opts.stream ?? false,
+    released: (opts as { released?: (s: Socket) => void }).released,
+  };
+}
+
 function resolveBind(bindAddress: string | null | undefined): string {
   if (bindAddress === null || bindAddress === undefined || bindAddress === '') return '0.0.0.0';
   if (bindAddress === 'localhost') return '127.0.0.1';
@@ -558,14 +570,7 @@ export function tcpConnect(host: string, port: number, readCb: ReadCb | null | u
     allowHalfOpen: (opts.allowHalfOpen ?? false) || (opts.stream ?? false),
     family: opts.family ?? 0,
   });
-  const cbs: Callbacks = {
-    readCb: readCb ?? undefined,
-    eventCb: opts.eventCb,
-    connectCb: opts.connectCb,
-    drainCb: opts.drainCb,
-    stream: opts.stream ?? false,
-    released: (opts as { released?: (s: Socket) => void }).released,
-  };
+  const cbs = callbacksOf(readCb, opts);
   const socket = new Socket(loop, id, cbs, OWN_CBS | (opts.allowHalfOpen ? HALF_OPEN : 0));
   if (opts.data !== undefined) socket.write(opts.data, opts.writeCb);
   return socket;
@@ -610,13 +615,7 @@ export function tcpServer(
   const loop = requireLoop();
   checkPort('tcpServer', port);
   const opts: ServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
-  const cbs: Callbacks = {
-    readCb: readCb ?? undefined,
-    eventCb: opts.eventCb,
-    connectCb: opts.connectCb,
-    drainCb: opts.drainCb,
-    stream: opts.stream ?? false,
-  };
+  const cbs = callbacksOf(readCb, opts);
   const res = bindServer(loop, resolveBind(bindAddress), port, cbs, opts, {});
   if (res instanceof TcpServer) return res;
   loop.hold();

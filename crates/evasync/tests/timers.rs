@@ -8,13 +8,8 @@ use std::time::{Duration, Instant};
 use evasync::{Event, Reactor, ReactorConfig};
 use util::{Ev, Running};
 
-#[test]
-fn run_returns_once_the_last_timer_fired() {
-    let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
-    let h = reactor.handle();
-    let a = h.delay(Duration::from_millis(20));
-    let b = h.delay(Duration::from_millis(5));
-    let t0 = Instant::now();
+/// Runs the reactor to the end, returning the ids of the timers that fired, in order.
+fn run_collecting_timers(reactor: &mut Reactor) -> Vec<u32> {
     let mut fired = Vec::new();
     reactor
         .run(&mut |ev: Event<'_>| {
@@ -23,6 +18,17 @@ fn run_returns_once_the_last_timer_fired() {
             }
         })
         .unwrap();
+    fired
+}
+
+#[test]
+fn run_returns_once_the_last_timer_fired() {
+    let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
+    let h = reactor.handle();
+    let a = h.delay(Duration::from_millis(20));
+    let b = h.delay(Duration::from_millis(5));
+    let t0 = Instant::now();
+    let fired = run_collecting_timers(&mut reactor);
     assert_eq!(fired, vec![b, a]);
     assert!(t0.elapsed() >= Duration::from_millis(20));
     assert_eq!(reactor.stats().active_timers, 0);
@@ -40,14 +46,7 @@ fn equal_deadlines_fire_in_creation_order() {
         deadline: at,
         interval: None,
     }));
-    let mut fired = Vec::new();
-    reactor
-        .run(&mut |ev: Event<'_>| {
-            if let Event::TimerFired { id } = ev {
-                fired.push(id);
-            }
-        })
-        .unwrap();
+    let fired = run_collecting_timers(&mut reactor);
     assert_eq!(fired, ids);
 }
 
