@@ -20,7 +20,8 @@ export function rssBytes(pid: number): number {
 }
 
 /** Prints rows as an aligned table. */
-export function table(rows: Array<Record<string, string | number>>): void {
+export function table<T extends object>(items: T[]): void {
+  const rows = items as unknown as Array<Record<string, string | number>>;
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0]!);
   const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v);

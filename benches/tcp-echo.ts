@@ -7,18 +7,20 @@ import * as as from 'evasync';
 
 import { cpuSeconds, median, saveResults, startChild, stopChild, table } from './common';
 
-const CONNS = Number(process.env.CONNS ?? 50);
-const SECONDS = Number(process.env.SECONDS ?? 4);
+/** Connection counts swept (issue: 10, 50 and 200). */
+const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
+const SECONDS = Number(process.env.SECONDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const MSG = Buffer.alloc(64, 0x61);
 const BULK = 1024 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
 
-async function pingPong(port: number): Promise<number> {
+async function pingPong(port: number, conns: number): Promise<number> {
   let msgs = 0;
   await as.startEventLoop(() => {
     const sockets: as.Socket[] = [];
     let stop = false;
-    for (let i = 0; i < CONNS; i++) {
+    for (let i = 0; i < conns; i++) {
       let got = 0;
       sockets.push(as.tcpConnect('127.0.0.1', port, (s, d: Buffer) => {
         got += d.length;
@@ -57,51 +59,63 @@ async function bulk(port: number): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-interface Row { server: string; 'msgs/s': number; 'server CPU µs/msg': number; 'bulk MB/s': number; 'bulk server CPU s/GiB': number }
+interface Row { server: string; conns: number; 'msgs/s': number; 'server CPU µs/msg': number }
+interface BulkRow { server: string; 'bulk MB/s': number; 'bulk server CPU s/GiB': number }
 
-async function measure(impl: string, driver?: string): Promise<Row> {
+async function withServer<T>(impl: string, driver: string | undefined, fn: (port: number, pid: number) => Promise<T>): Promise<T> {
   const { child, line } = await startChild('tcp-echo-server.ts', driver ? [impl, driver] : [impl]);
-  const port = Number(line.split(' ')[1]);
-  const pid = child.pid!;
   try {
-    const c0 = cpuSeconds(pid);
-    const t0 = process.hrtime.bigint();
-    const msgs = await pingPong(port);
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const c1 = cpuSeconds(pid);
-    const bulkSecs = await bulk(port);
-    const c2 = cpuSeconds(pid);
-    return {
-      server: driver ? `${impl} (${driver})` : impl,
-      'msgs/s': Math.round(msgs / secs),
-      'server CPU µs/msg': ((c1 - c0) * 1e6) / msgs,
-      'bulk MB/s': Math.round((2 * BULK) / 1e6 / bulkSecs),
-      'bulk server CPU s/GiB': (c2 - c1),
-    };
+    return await fn(Number(line.split(' ')[1]), child.pid!);
   } finally {
     await stopChild(child);
   }
 }
 
+function label(impl: string, driver?: string): string {
+  return driver ? `${impl} (${driver})` : `${impl === 'node' ? 'node:net' : impl}`;
+}
+
+async function measurePingPong(impl: string, driver: string | undefined, conns: number): Promise<Row> {
+  return withServer(impl, driver, async (port, pid) => {
+    const c0 = cpuSeconds(pid);
+    const t0 = process.hrtime.bigint();
+    const msgs = await pingPong(port, conns);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c1 = cpuSeconds(pid);
+    return { server: label(impl, driver), conns, 'msgs/s': Math.round(msgs / secs), 'server CPU µs/msg': ((c1 - c0) * 1e6) / msgs };
+  });
+}
+
+async function measureBulk(impl: string, driver: string | undefined): Promise<BulkRow> {
+  return withServer(impl, driver, async (port, pid) => {
+    const c0 = cpuSeconds(pid);
+    const secs = await bulk(port);
+    const c1 = cpuSeconds(pid);
+    return { server: label(impl, driver), 'bulk MB/s': Math.round((2 * BULK) / 1e6 / secs), 'bulk server CPU s/GiB': c1 - c0 };
+  });
+}
+
 export async function main(): Promise<void> {
-  const configs: Array<[string, string | undefined]> = [['evasync', 'thread'], ['node', undefined]];
-  if (process.env.EVASYNC_MAIN_DRIVER === '1') configs.splice(1, 0, ['evasync', 'main']);
-  const runs: Row[][] = configs.map(() => []);
-  for (let round = 0; round < 3; round++) {
-    for (const [i, [impl, driver]] of configs.entries()) runs[i]!.push(await measure(impl, driver));
+  const configs: Array<[string, string | undefined]> = [['evasync', 'main'], ['evasync', 'thread'], ['node', undefined]];
+  const rows: Row[] = [];
+  for (const conns of CONN_COUNTS) {
+    const runs: Row[][] = configs.map(() => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, [impl, driver]] of configs.entries()) runs[i]!.push(await measurePingPong(impl, driver, conns));
+    }
+    for (const rs of runs) {
+      rows.push({ ...rs[0]!, 'msgs/s': median(rs.map((r) => r['msgs/s'])), 'server CPU µs/msg': median(rs.map((r) => r['server CPU µs/msg'])) });
+    }
   }
-  const rows = runs.map((rs) => ({
-    server: rs[0]!.server,
-    'msgs/s': median(rs.map((r) => r['msgs/s'])),
-    'server CPU µs/msg': median(rs.map((r) => r['server CPU µs/msg'])),
-    'bulk MB/s': median(rs.map((r) => r['bulk MB/s'])),
-    'bulk server CPU s/GiB': median(rs.map((r) => r['bulk server CPU s/GiB'])),
-  }));
-  console.log(`${CONNS} connections, ${MSG.length}-byte ping-pong for ${SECONDS} s; 1 GiB echoed; median of 3 interleaved rounds`);
-  table(rows);
-  const node = rows[rows.length - 1]!;
-  for (const r of rows.slice(0, -1)) {
-    console.log(`${r.server}: ${(r['msgs/s'] / node['msgs/s']).toFixed(2)}× node:net msgs/s, ${(r['server CPU µs/msg'] / node['server CPU µs/msg']).toFixed(2)}× its CPU/msg`);
-  }
-  console.log(saveResults('tcp-echo', { connections: CONNS, seconds: SECONDS, rows, runs }));
+  const bulkRows: BulkRow[] = [];
+  for (const [impl, driver] of configs) bulkRows.push(await measureBulk(impl, driver));
+  console.log(`${MSG.length}-byte ping-pong for ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds; the client is evasync in this process`);
+  const table1 = rows.map((r) => {
+    const node = rows.find((n) => n.conns === r.conns && n.server === 'node:net')!;
+    return { ...r, 'vs node:net msgs/s': r['msgs/s'] / node['msgs/s'], 'vs node:net CPU/msg': r['server CPU µs/msg'] / node['server CPU µs/msg'] };
+  });
+  table(table1);
+  console.log('\n1 GiB streamed and echoed back');
+  table(bulkRows);
+  console.log(saveResults('tcp-echo', { seconds: SECONDS, rounds: ROUNDS, pingPong: table1, bulk: bulkRows }));
 }
