@@ -151,14 +151,32 @@ impl NativeLoop {
     }
 
     /// Takes the waiting batches as `[records0, arena0, records1, arena1, …]`. The arrays are
-    /// external: their memory is the Vecs the reactor filled, freed when JS collects them.
+    /// external: their memory is the Vecs the reactor filled. Records are freed when JS collects
+    /// them; an arena goes back to the outbox's pool for the reactor to fill again.
     #[napi(catch_unwind)]
     pub fn drain<'e>(&self, env: &'e Env) -> Result<Array<'e>> {
         let batches = self.outbox.drain();
         let mut out = env.create_array((batches.len() * 2) as u32)?;
         for (i, b) in batches.into_iter().enumerate() {
             out.set((2 * i) as u32, Uint32Array::new(b.records))?;
-            out.set((2 * i + 1) as u32, Buffer::from(b.arena))?;
+            let mut arena = b.arena;
+            if arena.is_empty() {
+                self.outbox.give_back(arena);
+                out.set((2 * i + 1) as u32, Buffer::from(Vec::new()))?;
+                continue;
+            }
+            let (ptr, len) = (arena.as_mut_ptr(), arena.len());
+            let outbox = self.outbox.clone();
+            // SAFETY: `ptr`/`len` describe the initialised bytes of `arena`, whose heap buffer
+            // does not move when the Vec itself is moved into the finalize hint; the hint owns
+            // it until V8 collects the Buffer, and nothing else refers to it (each batch has its
+            // own arena). The finalizer hands the Vec back to the pool.
+            let buf = unsafe {
+                BufferSlice::from_external(env, ptr, len, arena, move |_, arena: Vec<u8>| {
+                    outbox.give_back(arena)
+                })
+            }?;
+            out.set((2 * i + 1) as u32, &buf)?;
         }
         Ok(out)
     }
