@@ -31,13 +31,12 @@ pub mod kind {
 /// collects it, its finalizer puts the memory back here instead of freeing it, so the data path
 /// reuses memory that is already mapped (fresh memory cost a page fault, and a 2 MiB clear
 /// under transparent huge pages, per batch: most of a bulk transfer's CPU).
-const ARENA_POOL_MAX: usize = 16;
+const ARENA_POOL_MAX: usize = 4;
 /// Arenas larger than this are freed rather than kept.
-const ARENA_KEEP_MAX_CAPACITY: usize = 8 * 1024 * 1024;
-/// Initial capacity of a fresh arena: a socket's whole read budget for one turn (256 KiB) plus
-/// room for the records' text, so a busy turn does not grow it by reallocation (each step of
-/// which copies and faults in fresh pages).
-const ARENA_INITIAL: usize = 320 * 1024;
+const ARENA_KEEP_MAX_CAPACITY: usize = 512 * 1024;
+/// An arena whose capacity exceeds both this and four times its contents is shrunk before it
+/// is lent to JS, so a small batch never pins a big buffer until the next garbage collection.
+const ARENA_SHRINK_ABOVE: usize = 64 * 1024;
 
 /// Undelivered arena bytes above which the reactor stops reading sockets: JS is behind, and
 /// TCP flow control should slow the peers rather than memory grow without bound.
@@ -162,7 +161,7 @@ impl Outbox {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(ARENA_INITIAL))
+            .unwrap_or_default()
     }
 
     /// Takes an arena back (from the finalizer of the Buffer that lent it to JS).
@@ -223,13 +222,17 @@ impl ThreadSink {
         if self.batch.is_empty() {
             return;
         }
-        let batch = std::mem::replace(
+        let mut batch = std::mem::replace(
             &mut self.batch,
             Batch {
                 records: Vec::new(),
                 arena: self.outbox.take_arena(),
             },
         );
+        let (len, cap) = (batch.arena.len(), batch.arena.capacity());
+        if cap > ARENA_SHRINK_ABOVE && cap > 4 * len {
+            batch.arena.shrink_to_fit();
+        }
         self.outbox
             .backlog
             .fetch_add(batch.arena.len(), Ordering::SeqCst);

@@ -13,10 +13,3 @@ mod timer;
 mod uv;
 
 pub use event_loop::NativeLoop;
-
-/// The addon's own allocator. Every batch arena and every write's bytes are fresh allocations
-/// of tens of kilobytes; glibc's malloc grows and trims its heap around them (a brk per batch),
-/// so a bulk transfer kept faulting in new pages. mimalloc keeps and reuses them per thread.
-/// It serves only this addon's Rust allocations, not Node's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
