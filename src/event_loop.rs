@@ -89,7 +89,18 @@ impl NativeLoop {
     /// under `main`); it should call `drain()`.
     #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, on_batch: Function<(), ()>, driver: String) -> Result<Self> {
-        let reactor = Reactor::new(ReactorConfig::default())
+        let cfg = if driver == "main" {
+            // On Node's thread every turn's arena goes straight to JS; one scratch read per
+            // socket per turn keeps arenas small enough for malloc to reuse freed memory (a
+            // 256 KiB arena is above glibc's mmap threshold: fresh, zeroed pages every turn).
+            ReactorConfig {
+                read_budget: 64 * 1024,
+                ..ReactorConfig::default()
+            }
+        } else {
+            ReactorConfig::default()
+        };
+        let reactor = Reactor::new(cfg)
             .map_err(|e| Error::from_reason(format!("cannot create the reactor: {e}")))?;
         let handle = reactor.handle();
         let outbox = Arc::new(Outbox::new(handle.clone()));
