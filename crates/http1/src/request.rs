@@ -1,0 +1,427 @@
+//! Request heads: parse with httparse, then decide framing, keep-alive and `Expect` by the
+//! rules of RFC 9112.
+
+use crate::error::{Error, ErrorKind};
+
+/// Default limit on the head's size: 16 KiB, as Node and the API contract (`maxHeaderSize`) use.
+pub const DEFAULT_MAX_HEAD_SIZE: usize = 16 * 1024;
+/// Default limit on the number of headers: generous for real clients, small enough that one
+/// request cannot make the parser allocate without bound.
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+
+/// Limits applied while parsing a head.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes of request line and headers (431 beyond).
+    pub max_head_size: usize,
+    /// Number of header fields (431 beyond).
+    pub max_headers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_size: DEFAULT_MAX_HEAD_SIZE,
+            max_headers: DEFAULT_MAX_HEADERS,
+        }
+    }
+}
+
+/// The outcome of parsing what has arrived so far.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parse<T> {
+    /// A whole head, and how many bytes it took.
+    Complete(T, usize),
+    /// More bytes are needed.
+    Partial,
+}
+
+/// HTTP version of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0.
+    Http10,
+    /// HTTP/1.1.
+    Http11,
+}
+
+/// How the request body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body.
+    None,
+    /// Exactly this many bytes.
+    ContentLength(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// One header field as sent: name as written, value without surrounding whitespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The name, case as sent.
+    pub name: String,
+    /// The value bytes (not necessarily UTF-8).
+    pub value: Vec<u8>,
+}
+
+/// A parsed request head with the decisions the connection needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    /// The method, as sent (methods are case-sensitive).
+    pub method: String,
+    /// The request target, as sent.
+    pub target: String,
+    /// The version.
+    pub version: Version,
+    /// The headers, in order, duplicates kept.
+    pub headers: Vec<Header>,
+    /// How the body is delimited.
+    pub framing: BodyFraming,
+    /// Whether the connection may carry another request after this one.
+    pub keep_alive: bool,
+    /// `Expect: 100-continue` was asked.
+    pub expect_continue: bool,
+}
+
+impl RequestHead {
+    /// The first value of header `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_slice())
+    }
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = v.iter().position(|b| !is_ws(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !is_ws(b)).map_or(start, |i| i + 1);
+    &v[start..end]
+}
+
+/// The comma-separated, trimmed, non-empty elements of a list header value.
+fn list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|b| *b == b',').map(trim).filter(|e| !e.is_empty())
+}
+
+fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
+    let mut n: u64 = 0;
+    if v.is_empty() {
+        return Err(Error::malformed("empty Content-Length"));
+    }
+    for b in v {
+        if !b.is_ascii_digit() {
+            return Err(Error::malformed("invalid Content-Length"));
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or(Error::malformed("Content-Length overflows"))?;
+    }
+    Ok(n)
+}
+
+/// Parses a request head from the start of `buf`.
+pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, Error> {
+    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut req = httparse::Request::new(&mut storage);
+    let consumed = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > limits.max_head_size {
+                return Err(Error::new(
+                    ErrorKind::HeadTooLarge,
+                    "request head too large",
+                ));
+            }
+            return Ok(Parse::Partial);
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Error::new(ErrorKind::HeadTooLarge, "too many headers"))
+        }
+        Err(httparse::Error::Version) => return Err(Error::malformed("unsupported HTTP version")),
+        Err(_) => return Err(Error::malformed("malformed request head")),
+    };
+    if consumed > limits.max_head_size {
+        return Err(Error::new(
+            ErrorKind::HeadTooLarge,
+            "request head too large",
+        ));
+    }
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(Error::malformed("incomplete request line"));
+    };
+    let version = if minor == 1 {
+        Version::Http11
+    } else {
+        Version::Http10
+    };
+    let headers: Vec<Header> = req
+        .headers
+        .iter()
+        .map(|h| Header {
+            name: h.name.to_string(),
+            value: trim(h.value).to_vec(),
+        })
+        .collect();
+
+    let mut content_length: Option<u64> = None;
+    let mut transfer_encoding: Vec<Vec<u8>> = Vec::new();
+    let mut hosts = 0;
+    let mut close = false;
+    let mut keep_alive_token = false;
+    let mut expect_continue = false;
+    for h in &headers {
+        let name = h.name.as_str();
+        if name.eq_ignore_ascii_case("content-length") {
+            for v in list(&h.value) {
+                let n = parse_content_length(v)?;
+                if content_length.is_some_and(|m| m != n) {
+                    return Err(Error::malformed("conflicting Content-Length values"));
+                }
+                content_length = Some(n);
+            }
+            if content_length.is_none() {
+                return Err(Error::malformed("empty Content-Length"));
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            transfer_encoding.extend(list(&h.value).map(|c| c.to_ascii_lowercase()));
+        } else if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case("connection") {
+            for token in list(&h.value) {
+                close |= token.eq_ignore_ascii_case(b"close");
+                keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case("expect") && version == Version::Http11 {
+            if h.value.eq_ignore_ascii_case(b"100-continue") {
+                expect_continue = true;
+            } else {
+                // RFC 9110 §10.1.1 would answer 417; refusing is the conservative choice.
+                return Err(Error::malformed("unsupported Expect"));
+            }
+        }
+    }
+    if version == Version::Http11 && hosts != 1 {
+        return Err(Error::malformed("HTTP/1.1 request needs exactly one Host"));
+    }
+    let framing = if !transfer_encoding.is_empty() {
+        if content_length.is_some() {
+            return Err(Error::malformed(
+                "both Content-Length and Transfer-Encoding",
+            ));
+        }
+        if version == Version::Http10 {
+            return Err(Error::malformed("Transfer-Encoding in an HTTP/1.0 request"));
+        }
+        let last = transfer_encoding.len() - 1;
+        if transfer_encoding[last] != b"chunked" {
+            return Err(Error::malformed("final transfer coding is not chunked"));
+        }
+        if transfer_encoding[..last].iter().any(|c| c == b"chunked") {
+            return Err(Error::malformed("chunked applied more than once"));
+        }
+        if last > 0 {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "transfer coding not implemented",
+            ));
+        }
+        BodyFraming::Chunked
+    } else {
+        match content_length {
+            Some(0) | None => BodyFraming::None,
+            Some(n) => BodyFraming::ContentLength(n),
+        }
+    };
+    let keep_alive = match version {
+        Version::Http11 => !close,
+        Version::Http10 => keep_alive_token && !close,
+    };
+    Ok(Parse::Complete(
+        RequestHead {
+            method: method.to_string(),
+            target: target.to_string(),
+            version,
+            headers,
+            framing,
+            keep_alive,
+            expect_continue,
+        },
+        consumed,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(bytes: &[u8]) -> Result<Parse<RequestHead>, Error> {
+        parse_request(bytes, &Limits::default())
+    }
+
+    fn head(bytes: &[u8]) -> RequestHead {
+        match parse(bytes) {
+            Ok(Parse::Complete(h, n)) => {
+                assert_eq!(n, bytes.len(), "consumed the whole head");
+                h
+            }
+            other => panic!("expected a head, got {other:?}"),
+        }
+    }
+
+    fn status(bytes: &[u8]) -> u16 {
+        match parse(bytes) {
+            Err(e) => e.status(),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn simple_get() {
+        let h = head(b"GET /documents/45?format=json HTTP/1.1\r\nHost: a\r\nX-Y:  v  \r\n\r\n");
+        assert_eq!(h.method, "GET");
+        assert_eq!(h.target, "/documents/45?format=json");
+        assert_eq!(h.version, Version::Http11);
+        assert_eq!(h.framing, BodyFraming::None);
+        assert!(h.keep_alive);
+        assert_eq!(h.header("x-y"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn partial_heads_wait_for_more() {
+        for cut in [0, 1, 5, 20, 26] {
+            let full = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+            assert_eq!(parse(&full[..cut]), Ok(Parse::Partial), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn framing_and_keep_alive_table() {
+        let table: &[(&[u8], BodyFraming, bool)] = &[
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
+                BodyFraming::ContentLength(5),
+                true,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+                BodyFraming::ContentLength(5),
+                true,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+                BodyFraming::None,
+                true,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+                BodyFraming::Chunked,
+                true,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n",
+                BodyFraming::Chunked,
+                true,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                BodyFraming::None,
+                false,
+            ),
+            (b"GET / HTTP/1.0\r\n\r\n", BodyFraming::None, false),
+            (
+                b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+                BodyFraming::None,
+                true,
+            ),
+        ];
+        for (bytes, framing, keep_alive) in table {
+            let h = head(bytes);
+            assert_eq!(h.framing, *framing, "{}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                h.keep_alive,
+                *keep_alive,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    #[test]
+    fn smuggling_and_malformed_table() {
+        let table: &[(&[u8], u16)] = &[
+            // Content-Length with Transfer-Encoding.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            // Differing Content-Lengths, in one field or two.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+            // Signs, spaces and overflow in Content-Length.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 5\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400),
+            // Final coding not chunked; chunked twice; unknown coding before chunked.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+            // Transfer-Encoding in HTTP/1.0.
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            // Host: none, or two.
+            (b"GET / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            // obs-fold, bad version, bad bytes in names and the request line.
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n", 400),
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n", 400),
+            (b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: \x00\r\n\r\n", 400),
+            // Expect other than 100-continue.
+            (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: fly\r\n\r\n", 400),
+        ];
+        for (bytes, want) in table {
+            assert_eq!(status(bytes), *want, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn expect_continue_is_noted() {
+        let h = head(
+            b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n",
+        );
+        assert!(h.expect_continue);
+    }
+
+    #[test]
+    fn limits_give_431() {
+        let limits = Limits {
+            max_head_size: 64,
+            max_headers: 3,
+        };
+        let long = [b"GET / HTTP/1.1\r\nHost: a\r\nX: ".as_slice(), &[b'a'; 100]].concat();
+        assert_eq!(
+            parse_request(&long, &limits).map_err(|e| e.status()),
+            Err(431)
+        );
+        let many = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+        assert_eq!(
+            parse_request(many, &limits).map_err(|e| e.status()),
+            Err(431)
+        );
+    }
+
+    #[test]
+    fn pipelined_requests_parse_one_at_a_time() {
+        let two = b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
+        let Ok(Parse::Complete(first, n)) = parse(two) else {
+            panic!("first")
+        };
+        assert_eq!(first.target, "/1");
+        let Ok(Parse::Complete(second, m)) = parse(&two[n..]) else {
+            panic!("second")
+        };
+        assert_eq!(second.target, "/2");
+        assert_eq!(n + m, two.len());
+    }
+}
