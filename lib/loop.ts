@@ -65,9 +65,6 @@ const TIMER_INDEX_BITS = 22;
 const TIMER_INDEX_MASK = (1 << TIMER_INDEX_BITS) - 1;
 const TIMER_GEN_MASK = (1 << (32 - TIMER_INDEX_BITS)) - 1;
 
-/** Ids reserved per call to the reactor's counter. */
-const ID_BLOCK = 4096;
-
 /** Op codes of `Loop.command` (mirrors src/timer.rs). */
 export const enum Op {
   Delay = 1,
@@ -122,9 +119,6 @@ export class Loop {
   private cmdLen = 0;
   private flushQueued = false;
   private readonly flushBound = () => this.flushCommands();
-  /** The block of ids reserved for objects this side names itself. */
-  private idNext = 0;
-  private idEnd = 0;
   /** Optional observer of each batch size (the delivery benchmark). */
   batchObserver?: (events: number) => void;
   /** Handler of synthetic tick events (the delivery benchmark). */
@@ -188,15 +182,6 @@ export class Loop {
     this.dataRegistry--;
   }
 
-  /** A fresh id, from a block reserved in the reactor's id space. */
-  nextId(): number {
-    if (this.idNext === this.idEnd) {
-      this.idNext = this.native.reserveIds(ID_BLOCK);
-      this.idEnd = this.idNext + ID_BLOCK;
-    }
-    return this.idNext++;
-  }
-
   /** Queues a numeric command for the end of this tick (see `commands` in src/timer.rs). */
   command(op: number, id: number, a: number, b: number): void {
     let n = this.cmdLen;
@@ -216,7 +201,8 @@ export class Loop {
     }
   }
 
-  /** Sends the gathered commands; called before any direct command so order is kept. */
+  /** Sends the gathered (timer) commands. Socket commands go directly: their order relative to
+   * timer commands does not matter, and among themselves each kind keeps its order. */
   flushCommands(): void {
     this.flushQueued = false;
     if (this.cmdLen === 0 || !this.running) return;
@@ -410,6 +396,23 @@ let current: Loop | null = null;
 /** Handlers of records whose id is not registered yet (set by the modules that own them). */
 export const hooks: { accepted?: (loop: Loop, id: number, text: string) => void } = {};
 
+/** What `stats()` reads with no loop running: every field 0. */
+const ZERO_STATS: Stats = {
+  incomingTcpConnections: 0,
+  outgoingTcpConnections: 0,
+  incomingHttpConnections: 0,
+  outgoingHttpConnections: 0,
+  openDnsQueries: 0,
+  activeTimers: 0,
+  fnRegistryCount: 0,
+  dataRegistryCount: 0,
+  servers: 0,
+  bytesRead: 0,
+  bytesWritten: 0,
+  eventBatches: 0,
+  eventsDelivered: 0,
+};
+
 /** The running loop, or throws `EventLoopError`. */
 export function requireLoop(): Loop {
   if (current === null) throw new EventLoopError(NO_LOOP);
@@ -473,23 +476,7 @@ export function eventLoopRunning(): boolean {
 
 /** Counters of the running loop; every field 0 with no loop running. */
 export function stats(): Stats {
-  if (current === null) {
-    return {
-      incomingTcpConnections: 0,
-      outgoingTcpConnections: 0,
-      incomingHttpConnections: 0,
-      outgoingHttpConnections: 0,
-      openDnsQueries: 0,
-      activeTimers: 0,
-      fnRegistryCount: 0,
-      dataRegistryCount: 0,
-      servers: 0,
-      bytesRead: 0,
-      bytesWritten: 0,
-      eventBatches: 0,
-      eventsDelivered: 0,
-    };
-  }
+  if (current === null) return { ...ZERO_STATS };
   return current.stats();
 }
 

@@ -36,8 +36,6 @@ export class Transport {
   #lost = false;
   #lostExc: Error | null = null;
   #connLostWrites = 0;
-  #high = DEFAULT_HIGH;
-  #low = DEFAULT_HIGH / 4;
   /** Called once when the connection is gone (the Server's bookkeeping). */
   onGone?: (t: Transport) => void;
 
@@ -46,7 +44,6 @@ export class Transport {
     this.#socket = socket;
     this.#loop = socket.loop;
     this.#protocol = protocol;
-    socket.setWriteBufferLimits(this.#high, this.#low);
   }
 
   /** Calls a protocol method under §7/§9: an exception goes to `defaultEventCb` with
@@ -124,7 +121,7 @@ export class Transport {
   }
 
   #maybePause(): void {
-    if (!this.#writingPaused && this.#socket.writeBufferSize > this.#high) {
+    if (!this.#writingPaused && this.#socket.writeBufferSize > this.#socket.getWriteBufferLimits()[1]) {
       this.#writingPaused = true;
       this.#call('pauseWriting');
     }
@@ -230,15 +227,14 @@ export class Transport {
     if (hi === undefined) hi = lo === undefined ? DEFAULT_HIGH : 4 * lo;
     if (lo === undefined) lo = Math.floor(hi / 4);
     if (!(hi >= lo && lo >= 0)) throw new RangeError(`high (${hi}) must be >= low (${lo}) must be >= 0`);
-    this.#high = hi;
-    this.#low = lo;
-    if (!this.#socket.closed) this.#socket.setWriteBufferLimits(hi, lo);
+    // The socket's watermarks are the transport's: they drive `drainCb`, hence `resumeWriting`.
+    this.#socket.setWriteBufferLimits(hi, lo);
     this.#maybePause();
   }
 
   /** `[low, high]`, as asyncio. */
   getWriteBufferLimits(): [number, number] {
-    return [this.#low, this.#high];
+    return this.#socket.getWriteBufferLimits();
   }
 
   getWriteBufferSize(): number {

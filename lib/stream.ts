@@ -35,7 +35,7 @@ export class SocketStream extends Duplex {
   }
 
   /** @internal The peer closed its side. */
-  deliverEof(_halfOpen: boolean): void {
+  deliverEof(): void {
     this.push(null);
     // In paused mode 'end' waits for a read(); make EOF visible to 'end' listeners at once when
     // nothing is left to read.

@@ -353,7 +353,7 @@ export class Socket implements Dispatchee {
         const halfOpen = (this.#state & HALF_OPEN) !== 0;
         // A stream-mode socket stays open until its Duplex has ended the write side too.
         if (!halfOpen && !this.#cbs.stream) this.markClosed();
-        if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).deliverEof(halfOpen);
+        if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).deliverEof();
         loop.deliver(new ConnectionEof(`peer closed the connection${this.#peer()}`, { socket: this, fd: this.fd }), this.#cbs.eventCb);
         return;
       }
@@ -616,14 +616,15 @@ export function tcpServer(
   checkPort('tcpServer', port);
   const opts: ServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
   const cbs = callbacksOf(readCb, opts);
-  const res = bindServer(loop, resolveBind(bindAddress), port, cbs, opts, {});
+  const host = resolveBind(bindAddress);
+  const res = bindServer(loop, host, port, cbs, opts, {});
   if (res instanceof TcpServer) return res;
   loop.hold();
   setImmediate(() => {
     loop.deliver(res, opts.eventCb);
     loop.release();
   });
-  return new TcpServer(loop, 0, resolveBind(bindAddress), port, -1, cbs, false);
+  return new TcpServer(loop, 0, host, port, -1, cbs, false);
 }
 
 /** @internal Binding details beyond `ServerOpts`. */

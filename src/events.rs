@@ -3,7 +3,7 @@
 //! Under the thread driver, batches wait in the [`Outbox`] and the ThreadsafeFunction is called
 //! only when the outbox goes from empty to non-empty (an atomic flag), never once per event.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -61,13 +61,11 @@ impl Batch {
         self.records.extend_from_slice(&[kind, id, a, b]);
     }
 
-    /// Appends text to the arena, returning (offset, length).
-    fn text(&mut self, f: impl FnOnce(&mut String)) -> (u32, u32) {
-        let mut s = String::new();
-        f(&mut s);
+    /// Formats text straight into the arena (no intermediate String), returning (offset, length).
+    fn text(&mut self, f: impl FnOnce(&mut Vec<u8>)) -> (u32, u32) {
         let off = self.arena.len();
-        self.arena.extend_from_slice(s.as_bytes());
-        (off as u32, s.len() as u32)
+        f(&mut self.arena);
+        (off as u32, (self.arena.len() - off) as u32)
     }
 
     fn error(&mut self, kind: u32, id: u32, e: &Error) {
@@ -123,7 +121,7 @@ impl Batch {
 
     /// Encodes a fatal reactor failure.
     pub fn fatal(&mut self, message: &str) {
-        let (off, len) = self.text(|s| s.push_str(message));
+        let (off, len) = self.text(|s| s.extend_from_slice(message.as_bytes()));
         self.push(kind::FATAL, 0, off, len);
     }
 }

@@ -28,32 +28,6 @@ const OP_TIMER_FREE: u32 = 2;
 
 #[napi]
 impl NativeLoop {
-    /// Schedules a timer `secs` from now (the deadline is taken here, on the calling thread, so
-    /// queueing adds no drift); `interval` re-arms it every `secs`. Returns its id.
-    #[napi(catch_unwind)]
-    pub fn delay(&self, secs: f64, interval: bool) -> u32 {
-        let id = self.handle.next_id();
-        let d = seconds(secs);
-        self.send(Command::Delay {
-            id,
-            deadline: Instant::now() + d,
-            interval: interval.then_some(d.max(Duration::from_micros(1))),
-        });
-        id
-    }
-
-    /// Cancels a timer.
-    #[napi(catch_unwind)]
-    pub fn timer_free(&self, id: u32) {
-        self.send(Command::TimerFree { id });
-    }
-
-    /// Reserves `count` ids for objects JS names itself (timers), returning the first.
-    #[napi(catch_unwind)]
-    pub fn reserve_ids(&self, count: u32) -> u32 {
-        self.handle.reserve_ids(count)
-    }
-
     /// Applies a batch of numeric commands gathered by JS during one tick, as `[op, id, a, b]`
     /// quadruples (`lib/commands.ts` writes them): one call, one lock, at most one wake-up.
     /// Deadlines count from now, the moment the batch arrives (the tick that made them).

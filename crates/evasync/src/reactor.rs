@@ -353,18 +353,6 @@ impl Handle {
         }
     }
 
-    /// Reserves `count` consecutive ids and returns the first, so that a caller can name many
-    /// objects without touching the shared counter each time.
-    pub fn reserve_ids(&self, count: u32) -> Id {
-        loop {
-            let first = self.shared.next_id.fetch_add(count, Ordering::Relaxed);
-            // Skip a block that wraps through 0 (id 0 is never used).
-            if first != 0 && first.checked_add(count).is_some() {
-                return first;
-            }
-        }
-    }
-
     /// Queues a command; wakes the reactor if the queue was empty.
     pub fn submit(&self, cmd: Command) {
         let was_empty = {
