@@ -1,6 +1,6 @@
 /**
  * evasync: cl-async for Node.js. The public API (see README and API.md): the event loop,
- * timers, TCP sockets and servers, conditions and stats.
+ * timers, TCP sockets and servers, the HTTP/1.1 server, conditions and stats.
  */
 export {
   addEventLoopExitCallback,
@@ -32,6 +32,18 @@ export {
   type ServerOpts,
   type WriteOpts,
 } from './lib/tcp';
+export {
+  httpResponse,
+  httpServer,
+  HttpConnection,
+  HttpRequest,
+  HttpServer,
+  type HeadersInit,
+  type HttpCloseOpts,
+  type HttpServerOpts,
+  type RequestCb,
+  type ResponseOpts,
+} from './lib/http-server';
 export {
   AddressInUse,
   ConnectionEof,

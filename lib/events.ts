@@ -12,6 +12,16 @@ export const enum Kind {
   ServerError = 10,
   Tick = 11,
   Fatal = 12,
+  /** `[13, conn, off, len]` plus one extension record `[seq, methodLen | flags << 16, targetLen, headersLen]`. */
+  HttpRequest = 13,
+  HttpBody = 14,
+  HttpBodyEnd = 15,
+}
+
+/** Flags of an HttpRequest record (`http_flag` in src/events.rs). */
+export const enum HttpFlag {
+  Complete = 1,
+  Http10 = 2,
 }
 
 /** Engine error kinds (`ErrorKind` in crates/evasync/src/error.rs). */

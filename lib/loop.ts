@@ -106,6 +106,7 @@ export class Loop {
   /** Counters behind `stats()`. */
   incomingTcp = 0;
   outgoingTcp = 0;
+  incomingHttp = 0;
   activeTimers = 0;
   servers = 0;
   fnRegistry = 0;
@@ -273,6 +274,12 @@ export class Loop {
         this.fatal(new Error(arena.toString('utf8', records[i + 2]!, records[i + 2]! + records[i + 3]!)));
         return;
       }
+      if (kind === Kind.HttpRequest) {
+        const conn = objects.get(id) as (Dispatchee & { onRequest?(r: Uint32Array, i: number, arena: Buffer): void }) | undefined;
+        conn?.onRequest?.(records, i, arena);
+        i += 4; // the extension record
+        continue;
+      }
       if (kind === Kind.Accepted) {
         const a = records[i + 2]!;
         hooks.accepted?.(this, id, arena.toString('latin1', a, a + records[i + 3]!));
@@ -375,7 +382,7 @@ export class Loop {
     return {
       incomingTcpConnections: this.incomingTcp,
       outgoingTcpConnections: this.outgoingTcp,
-      incomingHttpConnections: 0,
+      incomingHttpConnections: this.incomingHttp,
       outgoingHttpConnections: 0,
       openDnsQueries: 0,
       activeTimers: this.activeTimers,

@@ -536,13 +536,13 @@ function callbacksOf(readCb: ReadCb | null | undefined, opts: ConnectOpts | Serv
   };
 }
 
-function resolveBind(bindAddress: string | null | undefined): string {
+export function resolveBind(bindAddress: string | null | undefined): string {
   if (bindAddress === null || bindAddress === undefined || bindAddress === '') return '0.0.0.0';
   if (bindAddress === 'localhost') return '127.0.0.1';
   return bindAddress;
 }
 
-function checkPort(fn: string, port: unknown): number {
+export function checkPort(fn: string, port: unknown): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`${fn}: port must be an integer from 0 to 65535, not ${String(port)}`);
   }

@@ -175,10 +175,21 @@ impl MainLoop {
                     break;
                 }
             }
+            if !self.in_callback.get() {
+                // Outside a batch callback nothing else will come to join these writes.
+                Self::flush(reactor, sink);
+            }
             sink.publish();
         }
         if !self.in_callback.get() {
             self.rearm();
+        }
+    }
+
+    /// Writes what commands deferred (HTTP responses), containing a panic like any command.
+    fn flush(reactor: &mut Reactor, sink: &mut ThreadSink) {
+        if catch_unwind(AssertUnwindSafe(|| reactor.flush_deferred(sink))).is_err() {
+            sink.batch.fatal("reactor panicked while writing responses");
         }
     }
 
@@ -211,6 +222,13 @@ impl MainLoop {
                 break;
             }
             self.deliver();
+            // Responses the callback queued leave now: one write per connection per batch.
+            if !self.closed.get() {
+                let mut inner = self.inner.borrow_mut();
+                let Inner { reactor, sink } = &mut *inner;
+                Self::flush(reactor, sink);
+                sink.publish();
+            }
         }
         self.in_callback.set(false);
         self.rearm();

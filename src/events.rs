@@ -25,6 +25,19 @@ pub mod kind {
     pub const SERVER_ERROR: u32 = 10;
     pub const TICK: u32 = 11;
     pub const FATAL: u32 = 12;
+    /// `[13, conn, off, len]` then `[seq, methodLen | flags << 16, targetLen, headersLen]`;
+    /// the arena holds method, target, `name\0value\0…`, body.
+    pub const HTTP_REQUEST: u32 = 13;
+    pub const HTTP_BODY: u32 = 14;
+    pub const HTTP_BODY_END: u32 = 15;
+}
+
+/// Flags of an HTTP_REQUEST record.
+pub mod http_flag {
+    /// The body is complete (not streamed).
+    pub const COMPLETE: u32 = 1;
+    /// HTTP/1.0.
+    pub const HTTP10: u32 = 2;
 }
 
 /// Arenas kept for reuse. A batch arena is handed to JS as an external Buffer; when V8
@@ -116,6 +129,55 @@ impl Batch {
             Event::Released { id } => self.push(kind::RELEASED, id, 0, 0),
             Event::ServerError { id, error } => self.error(kind::SERVER_ERROR, id, &error),
             Event::Tick { seq } => self.push(kind::TICK, seq, 0, 0),
+            Event::HttpRequest {
+                id,
+                seq,
+                head,
+                head_bytes,
+                headers,
+                body,
+                complete,
+            } => {
+                let off = self.arena.len();
+                let method = head.method.of(head_bytes);
+                let target = head.target.of(head_bytes);
+                self.arena.extend_from_slice(method);
+                self.arena.extend_from_slice(target);
+                let headers_start = self.arena.len();
+                for h in headers {
+                    self.arena.extend_from_slice(h.name.of(head_bytes));
+                    self.arena.push(0);
+                    self.arena.extend_from_slice(h.value.of(head_bytes));
+                    self.arena.push(0);
+                }
+                let headers_len = self.arena.len() - headers_start;
+                self.arena.extend_from_slice(body);
+                let mut flags = 0;
+                if complete {
+                    flags |= http_flag::COMPLETE;
+                }
+                if head.version == evasync::http::parse::Version::Http10 {
+                    flags |= http_flag::HTTP10;
+                }
+                let len = self.arena.len() - off;
+                self.push(kind::HTTP_REQUEST, id, off as u32, len as u32);
+                self.records.extend_from_slice(&[
+                    seq,
+                    (method.len() as u32 & 0xffff) | (flags << 16),
+                    target.len() as u32,
+                    headers_len as u32,
+                ]);
+            }
+            Event::HttpBody { id, data, finished } => {
+                let off = self.arena.len() as u32;
+                self.arena.extend_from_slice(data);
+                let k = if finished {
+                    kind::HTTP_BODY_END
+                } else {
+                    kind::HTTP_BODY
+                };
+                self.push(k, id, off, data.len() as u32);
+            }
         }
     }
 

@@ -3,7 +3,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use evasync::{bind_listener_with, Command, ConnectOptions, ConnectTarget, ServerOptions};
+use evasync::{
+    bind_listener_with, BoundListener, Command, ConnectOptions, ConnectTarget, ServerOptions,
+};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -68,63 +70,85 @@ fn failed(errno: i32, message: String) -> ListenResult {
     }
 }
 
+/// Binds (or adopts `fd`) and listens, as `o` says; the failure is a ready `ListenResult`.
+pub(crate) fn bind(o: &ListenOptions) -> std::result::Result<BoundListener, ListenResult> {
+    let bound = match o.fd {
+        #[cfg(unix)]
+        Some(fd) => {
+            // SAFETY: the user hands over an inherited listening descriptor (`fd` option of
+            // tcpServer), documented as transferring ownership to the server.
+            unsafe { evasync::listener_from_fd(fd) }
+        }
+        #[cfg(not(unix))]
+        Some(_) => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+        None => {
+            let ip: IpAddr = match o.host.trim_start_matches('[').trim_end_matches(']').parse() {
+                Ok(ip) => ip,
+                Err(_) => {
+                    return Err(failed(
+                        -1,
+                        format!("listen on {}:{} failed: not an IP address", o.host, o.port),
+                    ))
+                }
+            };
+            bind_listener_with(
+                SocketAddr::new(ip, o.port as u16),
+                o.backlog,
+                o.reuse_address,
+                o.reuse_port,
+                o.ipv6_only.unwrap_or(false),
+            )
+        }
+    };
+    bound.map_err(|e| {
+        let what = match o.fd {
+            Some(fd) => format!("listen on fd {fd}"),
+            None if o.host.contains(':') => format!("listen on [{}]:{}", o.host, o.port),
+            None => format!("listen on {}:{}", o.host, o.port),
+        };
+        let err = evasync::Error::io(what, &e);
+        failed(err.errno, err.message)
+    })
+}
+
+/// The options every accepted socket gets.
+pub(crate) fn server_options(o: &ListenOptions) -> ServerOptions {
+    ServerOptions {
+        no_delay: o.no_delay,
+        read_timeout: opt_seconds(o.read_timeout),
+        write_timeout: opt_seconds(o.write_timeout),
+        max_connections: o.max_connections.map(|m| m as usize),
+        allow_half_open: o.allow_half_open,
+        keep_alive: opt_seconds(o.keep_alive),
+    }
+}
+
+/// The successful `ListenResult` of server `id`.
+pub(crate) fn listening(id: u32, bound: &BoundListener) -> ListenResult {
+    let local = bound.local;
+    ListenResult {
+        id,
+        address: local.ip().to_string(),
+        port: u32::from(local.port()),
+        family: if local.is_ipv6() { 6 } else { 4 },
+        fd: bound.fd(),
+        errno: 0,
+        message: String::new(),
+    }
+}
+
 #[napi]
 impl NativeLoop {
     /// Binds and listens now; the reactor serves the listener from its next turn.
     #[napi(catch_unwind)]
     pub fn tcp_listen(&self, o: ListenOptions) -> ListenResult {
-        let bound = match o.fd {
-            #[cfg(unix)]
-            Some(fd) => {
-                // SAFETY: the user hands over an inherited listening descriptor (`fd` option of
-                // tcpServer), documented as transferring ownership to the server.
-                unsafe { evasync::listener_from_fd(fd) }
-            }
-            #[cfg(not(unix))]
-            Some(_) => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
-            None => {
-                let ip: IpAddr = match o.host.trim_start_matches('[').trim_end_matches(']').parse()
-                {
-                    Ok(ip) => ip,
-                    Err(_) => {
-                        return failed(
-                            -1,
-                            format!("listen on {}:{} failed: not an IP address", o.host, o.port),
-                        )
-                    }
-                };
-                bind_listener_with(
-                    SocketAddr::new(ip, o.port as u16),
-                    o.backlog,
-                    o.reuse_address,
-                    o.reuse_port,
-                    o.ipv6_only.unwrap_or(false),
-                )
-            }
-        };
-        let bound = match bound {
+        let bound = match bind(&o) {
             Ok(b) => b,
-            Err(e) => {
-                let what = match o.fd {
-                    Some(fd) => format!("listen on fd {fd}"),
-                    None if o.host.contains(':') => format!("listen on [{}]:{}", o.host, o.port),
-                    None => format!("listen on {}:{}", o.host, o.port),
-                };
-                let err = evasync::Error::io(what, &e);
-                return failed(err.errno, err.message);
-            }
-        };
-        let local = bound.local;
-        let fd = bound.fd();
-        let opts = ServerOptions {
-            no_delay: o.no_delay,
-            read_timeout: opt_seconds(o.read_timeout),
-            write_timeout: opt_seconds(o.write_timeout),
-            max_connections: o.max_connections.map(|m| m as usize),
-            allow_half_open: o.allow_half_open,
-            keep_alive: opt_seconds(o.keep_alive),
+            Err(failure) => return failure,
         };
         let id = self.handle.next_id();
+        let result = listening(id, &bound);
+        let opts = server_options(&o);
         if o.paused == Some(true) {
             self.park_listener(id, bound, opts);
         } else {
@@ -134,15 +158,7 @@ impl NativeLoop {
                 opts,
             });
         }
-        ListenResult {
-            id,
-            address: local.ip().to_string(),
-            port: u32::from(local.port()),
-            family: if local.is_ipv6() { 6 } else { 4 },
-            fd,
-            errno: 0,
-            message: String::new(),
-        }
+        result
     }
 
     /// Starts accepting on a listener bound with `paused: true`.

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::{ConnectOptions, ServerOptions};
+use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
 use crate::tcp::listen::BoundListener;
 
@@ -42,6 +43,56 @@ pub enum Command {
         listener: BoundListener,
         /// Options for accepted sockets.
         opts: ServerOptions,
+    },
+    /// Start serving HTTP on a bound listener.
+    HttpListen {
+        /// Server id.
+        id: Id,
+        /// The bound, listening socket.
+        listener: BoundListener,
+        /// The server's options.
+        opts: Box<HttpServerOptions>,
+    },
+    /// A whole response to request `seq` of connection `id`.
+    HttpRespond {
+        /// Connection id.
+        id: Id,
+        /// The request's sequence number on its connection.
+        seq: u32,
+        /// The response.
+        response: Response,
+    },
+    /// The head of a streamed response.
+    HttpStart {
+        /// Connection id.
+        id: Id,
+        /// The request's sequence number.
+        seq: u32,
+        /// Status and headers (the body is ignored).
+        response: Response,
+    },
+    /// A piece of a streamed response's body.
+    HttpChunk {
+        /// Connection id.
+        id: Id,
+        /// The request's sequence number.
+        seq: u32,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// The end of a streamed response.
+    HttpFinish {
+        /// Connection id.
+        id: Id,
+        /// The request's sequence number.
+        seq: u32,
+    },
+    /// Stop an HTTP server: drain its connections gracefully or abort them.
+    HttpCloseServer {
+        /// Server id.
+        id: Id,
+        /// Drain rather than abort.
+        graceful: bool,
     },
     /// Stop accepting; accepted sockets stay open.
     CloseServer {

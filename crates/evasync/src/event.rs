@@ -85,6 +85,33 @@ pub enum Event<'a> {
         /// Why.
         error: Error,
     },
+    /// A request on an HTTP connection: its head and, unless the server streams bodies, its
+    /// whole body. Answer it with its `seq`.
+    HttpRequest {
+        /// The connection.
+        id: Id,
+        /// The request's sequence number on its connection.
+        seq: u32,
+        /// Method, target, version and framing, as spans of `head_bytes`.
+        head: evasync_http1::RequestHead,
+        /// The head as received.
+        head_bytes: &'a [u8],
+        /// The header fields, as spans of `head_bytes`.
+        headers: &'a [evasync_http1::HeaderSpan],
+        /// The body (empty when it streams).
+        body: &'a [u8],
+        /// False when the body follows as [`Event::HttpBody`] pieces.
+        complete: bool,
+    },
+    /// A piece of the body of the request being received (servers with `stream_body`).
+    HttpBody {
+        /// The connection.
+        id: Id,
+        /// The bytes.
+        data: &'a [u8],
+        /// The body is complete.
+        finished: bool,
+    },
     /// A synthetic event asked for with [`crate::Command::EmitTicks`], for measuring delivery.
     Tick {
         /// The sequence number within its request.

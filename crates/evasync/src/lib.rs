@@ -28,6 +28,7 @@ mod command;
 mod config;
 mod error;
 mod event;
+pub mod http;
 mod id;
 mod reactor;
 mod stats;

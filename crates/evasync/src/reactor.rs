@@ -13,6 +13,8 @@ use mio::{Events, Poll, Token, Waker};
 use crate::command::{Command, ConnectTarget};
 use crate::config::{ConnectOptions, ReactorConfig, ServerOptions};
 use crate::event::{Event, EventSink};
+use crate::http::reactor_http::ResponsePart;
+use crate::http::{HttpServerOptions, Response};
 use crate::id::{Id, IdMap};
 use crate::stats::{self, Stats, StatsSnapshot};
 use crate::tcp::listen::{bind_listener, BoundListener};
@@ -32,6 +34,8 @@ pub(crate) enum TimerKey {
     Write(Id, u32),
     Connect(Id, u32),
     AcceptRetry(Id),
+    /// An HTTP connection's request or keep-alive deadline (see `http_arm`).
+    Http(Id),
 }
 
 /// A user timer: one-shot or interval.
@@ -71,6 +75,12 @@ pub struct Reactor {
     pub(crate) pending_accept: Vec<Id>,
     inbox: Vec<Command>,
     stopped: bool,
+    /// Header spans of the head being parsed, shared by every HTTP connection.
+    pub(crate) http_headers: Vec<evasync_http1::HeaderSpan>,
+    /// The `Date` header value, formatted once a second.
+    pub(crate) date: crate::http::DateCache,
+    /// HTTP connections with response bytes to write at the end of the command batch.
+    pub(crate) http_flush_list: Vec<Id>,
 }
 
 fn lock(m: &Mutex<Vec<Command>>) -> MutexGuard<'_, Vec<Command>> {
@@ -103,6 +113,9 @@ impl Reactor {
             pending_accept: Vec::new(),
             inbox: Vec::new(),
             stopped: false,
+            http_headers: Vec::new(),
+            date: crate::http::DateCache::default(),
+            http_flush_list: Vec::new(),
         })
     }
 
@@ -228,6 +241,7 @@ impl Reactor {
             self.apply(cmd, sink);
         }
         self.inbox = inbox;
+        self.flush_deferred(sink);
     }
 
     /// Applies one command now (drivers running on the reactor's own thread may call this
@@ -250,6 +264,18 @@ impl Reactor {
                 }
             }
             Command::Listen { id, listener, opts } => self.listen(id, listener, opts),
+            Command::HttpListen { id, listener, opts } => self.http_listen(id, listener, *opts),
+            Command::HttpRespond { id, seq, response } => {
+                self.http_response(id, seq, ResponsePart::Whole(&response), sink)
+            }
+            Command::HttpStart { id, seq, response } => {
+                self.http_response(id, seq, ResponsePart::Head(&response), sink)
+            }
+            Command::HttpChunk { id, seq, data } => {
+                self.http_response(id, seq, ResponsePart::Chunk(&data), sink)
+            }
+            Command::HttpFinish { id, seq } => self.http_response(id, seq, ResponsePart::End, sink),
+            Command::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
             Command::CloseServer { id } => self.close_server(id),
             Command::Connect { id, target, opts } => self.connect(id, target, opts, sink),
             Command::Resolved { id, result } => self.resolved(id, result, sink),
@@ -287,7 +313,14 @@ impl Reactor {
         self.pending_read.clear();
         self.pending_accept.clear();
         let s = &self.shared.stats;
-        for c in [&s.incoming, &s.outgoing, &s.servers, &s.timers] {
+        self.http_flush_list.clear();
+        for c in [
+            &s.incoming,
+            &s.outgoing,
+            &s.servers,
+            &s.timers,
+            &s.http_incoming,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
         self.stopped = true;
@@ -321,6 +354,7 @@ impl Reactor {
                 TimerKey::Write(id, gen) => self.write_timer_fired(id, gen, now, sink),
                 TimerKey::Connect(id, gen) => self.connect_timer_fired(id, gen, sink),
                 TimerKey::AcceptRetry(id) => self.accept_retry(id, sink),
+                TimerKey::Http(id) => self.http_timer_fired(id, deadline, now, sink),
             }
         }
     }
@@ -337,6 +371,7 @@ impl Reactor {
                     conns.get(&id).is_some_and(|c| c.timer_gen == g)
                 }
                 TimerKey::AcceptRetry(_) => true,
+                TimerKey::Http(id) => conns.get(&id).is_some_and(|c| c.http.is_some()),
             });
         }
     }
@@ -434,6 +469,60 @@ impl Handle {
         let local = listener.local;
         self.submit(Command::Listen { id, listener, opts });
         (id, local)
+    }
+
+    /// Binds `addr` now and serves HTTP on it: requests arrive as [`Event::HttpRequest`]
+    /// (connections as [`Event::Accepted`] and [`Event::Released`]); answer with
+    /// [`Handle::http_respond`] or the streamed `http_start`/`http_chunk`/`http_finish`.
+    pub fn http_server(
+        &self,
+        addr: SocketAddr,
+        opts: HttpServerOptions,
+    ) -> io::Result<(Id, SocketAddr)> {
+        let listener = bind_listener(addr, -1, true, false)?;
+        Ok(self.http_serve(listener, opts))
+    }
+
+    /// Serves HTTP on an already bound listener.
+    pub fn http_serve(&self, listener: BoundListener, opts: HttpServerOptions) -> (Id, SocketAddr) {
+        let id = self.next_id();
+        let local = listener.local;
+        self.submit(Command::HttpListen {
+            id,
+            listener,
+            opts: Box::new(opts),
+        });
+        (id, local)
+    }
+
+    /// Answers request `seq` of connection `id` with a whole response.
+    pub fn http_respond(&self, id: Id, seq: u32, response: Response) {
+        self.submit(Command::HttpRespond { id, seq, response });
+    }
+
+    /// Starts a streamed response (chunked for HTTP/1.1 unless a `Content-Length` is given).
+    pub fn http_start(&self, id: Id, seq: u32, response: Response) {
+        self.submit(Command::HttpStart { id, seq, response });
+    }
+
+    /// A piece of a streamed response.
+    pub fn http_chunk(&self, id: Id, seq: u32, data: impl Into<Vec<u8>>) {
+        self.submit(Command::HttpChunk {
+            id,
+            seq,
+            data: data.into(),
+        });
+    }
+
+    /// Ends a streamed response.
+    pub fn http_finish(&self, id: Id, seq: u32) {
+        self.submit(Command::HttpFinish { id, seq });
+    }
+
+    /// Stops an HTTP server: gracefully (idle connections close, busy ones finish with
+    /// `Connection: close`) or by aborting every connection.
+    pub fn http_close_server(&self, id: Id, graceful: bool) {
+        self.submit(Command::HttpCloseServer { id, graceful });
     }
 
     /// Connects to `host:port` (an IP literal or a name); [`Event::Connected`] or

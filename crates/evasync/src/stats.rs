@@ -8,6 +8,7 @@ pub(crate) struct Stats {
     pub incoming: AtomicU64,
     pub outgoing: AtomicU64,
     pub servers: AtomicU64,
+    pub http_incoming: AtomicU64,
     pub timers: AtomicU64,
     pub bytes_read: AtomicU64,
     pub bytes_written: AtomicU64,
@@ -20,6 +21,8 @@ pub struct StatsSnapshot {
     pub incoming_tcp_connections: u64,
     /// Outgoing sockets the reactor still holds (connecting and closing ones included).
     pub outgoing_tcp_connections: u64,
+    /// Accepted connections of HTTP servers (not counted as TCP connections).
+    pub incoming_http_connections: u64,
     /// Listening servers.
     pub servers: u64,
     /// Pending timers, referenced or not.
@@ -35,6 +38,7 @@ impl Stats {
         StatsSnapshot {
             incoming_tcp_connections: self.incoming.load(Relaxed),
             outgoing_tcp_connections: self.outgoing.load(Relaxed),
+            incoming_http_connections: self.http_incoming.load(Relaxed),
             servers: self.servers.load(Relaxed),
             active_timers: self.timers.load(Relaxed),
             bytes_read: self.bytes_read.load(Relaxed),

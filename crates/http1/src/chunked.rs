@@ -171,6 +171,13 @@ impl ChunkedDecoder {
                 }
                 self.ext_len = 0;
                 self.digits = 0;
+                if self.total.saturating_add(self.size) > self.max_body {
+                    // Refuse at the size line, before any of the oversized chunk is buffered.
+                    return Err(Error::new(
+                        ErrorKind::BodyTooLarge,
+                        "chunked body too large",
+                    ));
+                }
                 self.state = if self.size == 0 {
                     State::TrailerStart
                 } else {

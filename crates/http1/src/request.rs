@@ -56,26 +56,53 @@ pub enum BodyFraming {
     Chunked,
 }
 
-/// One header field as sent: name as written, value without surrounding whitespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The name, case as sent.
-    pub name: String,
-    /// The value bytes (not necessarily UTF-8).
-    pub value: Vec<u8>,
+/// A byte range within the buffer given to [`parse_request`]: heads are described, not copied,
+/// so parsing allocates nothing and the caller decides what to copy where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
 }
 
-/// A parsed request head with the decisions the connection needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Span {
+    /// The bytes of this span in `buf` (the buffer that was parsed); empty if out of range.
+    pub fn of<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        buf.get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// One header field as sent: the name as written, the value without surrounding whitespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeaderSpan {
+    /// The name.
+    pub name: Span,
+    /// The value.
+    pub value: Span,
+}
+
+/// A parsed request head with the decisions the connection needs. Text fields are spans of the
+/// parsed buffer; header fields go to the `Vec` the caller passed in (reused across requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestHead {
     /// The method, as sent (methods are case-sensitive).
-    pub method: String,
+    pub method: Span,
     /// The request target, as sent.
-    pub target: String,
+    pub target: Span,
     /// The version.
     pub version: Version,
-    /// The headers, in order, duplicates kept.
-    pub headers: Vec<Header>,
     /// How the body is delimited.
     pub framing: BodyFraming,
     /// Whether the connection may carry another request after this one.
@@ -84,14 +111,12 @@ pub struct RequestHead {
     pub expect_continue: bool,
 }
 
-impl RequestHead {
-    /// The first value of header `name` (ASCII case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_slice())
-    }
+/// The first value of header `name` (ASCII case-insensitive) among `headers` of `buf`.
+pub fn find_header<'a>(buf: &'a [u8], headers: &[HeaderSpan], name: &str) -> Option<&'a [u8]> {
+    headers
+        .iter()
+        .find(|h| h.name.of(buf).eq_ignore_ascii_case(name.as_bytes()))
+        .map(|h| h.value.of(buf))
 }
 
 fn trim(v: &[u8]) -> &[u8] {
@@ -123,11 +148,40 @@ fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
     Ok(n)
 }
 
-/// Parses a request head from the start of `buf`.
-pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, Error> {
-    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_headers];
-    let mut req = httparse::Request::new(&mut storage);
-    let consumed = match req.parse(buf) {
+/// The span of `part` (a subslice of `buf`) within `buf`. Heads are bounded by the head-size
+/// limit, so offsets fit in u32.
+fn span_in(buf: &[u8], part: &[u8]) -> Span {
+    let start = (part.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize);
+    Span {
+        start: start as u32,
+        end: (start + part.len()) as u32,
+    }
+}
+
+/// A line ending that is a bare LF: httparse accepts it, RFC 9112 §2.2 lets a recipient refuse
+/// it, and refusing it closes a door to request smuggling through lenient intermediaries.
+fn has_bare_lf(head: &[u8]) -> bool {
+    head.iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\n' && (i == 0 || head[i - 1] != b'\r'))
+}
+
+/// The most header fields any head may carry, whatever [`Limits::max_headers`] says (the parse
+/// array lives on the stack).
+pub const MAX_HEADERS_CAP: usize = 256;
+
+/// Parses a request head from the start of `buf`. Header fields go to `headers` (cleared first).
+/// Allocates nothing once `headers` has grown to the usual number of fields.
+pub fn parse_request(
+    buf: &[u8],
+    limits: &Limits,
+    headers: &mut Vec<HeaderSpan>,
+) -> Result<Parse<RequestHead>, Error> {
+    headers.clear();
+    let mut storage = [std::mem::MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
+    let max_headers = limits.max_headers.min(MAX_HEADERS_CAP);
+    let mut req = httparse::Request::new(&mut []);
+    let consumed = match req.parse_with_uninit_headers(buf, &mut storage[..max_headers]) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             if buf.len() > limits.max_head_size {
@@ -150,6 +204,9 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, 
             "request head too large",
         ));
     }
+    if has_bare_lf(&buf[..consumed]) {
+        return Err(Error::malformed("bare LF in request head"));
+    }
     let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(Error::malformed("incomplete request line"));
     };
@@ -158,45 +215,50 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, 
     } else {
         Version::Http10
     };
-    let headers: Vec<Header> = req
-        .headers
-        .iter()
-        .map(|h| Header {
-            name: h.name.to_string(),
-            value: trim(h.value).to_vec(),
-        })
-        .collect();
 
     let mut content_length: Option<u64> = None;
-    let mut transfer_encoding: Vec<Vec<u8>> = Vec::new();
+    let mut te_codings = 0usize;
+    let mut te_last_chunked = false;
+    let mut te_chunked_before_last = false;
     let mut hosts = 0;
     let mut close = false;
     let mut keep_alive_token = false;
     let mut expect_continue = false;
-    for h in &headers {
-        let name = h.name.as_str();
+    for h in req.headers.iter() {
+        let value = trim(h.value);
+        headers.push(HeaderSpan {
+            name: span_in(buf, h.name.as_bytes()),
+            value: span_in(buf, value),
+        });
+        let name = h.name;
         if name.eq_ignore_ascii_case("content-length") {
-            for v in list(&h.value) {
+            let mut any = false;
+            for v in list(value) {
                 let n = parse_content_length(v)?;
                 if content_length.is_some_and(|m| m != n) {
                     return Err(Error::malformed("conflicting Content-Length values"));
                 }
                 content_length = Some(n);
+                any = true;
             }
-            if content_length.is_none() {
+            if !any {
                 return Err(Error::malformed("empty Content-Length"));
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            transfer_encoding.extend(list(&h.value).map(|c| c.to_ascii_lowercase()));
+            for coding in list(value) {
+                te_chunked_before_last |= te_last_chunked;
+                te_last_chunked = coding.eq_ignore_ascii_case(b"chunked");
+                te_codings += 1;
+            }
         } else if name.eq_ignore_ascii_case("host") {
             hosts += 1;
         } else if name.eq_ignore_ascii_case("connection") {
-            for token in list(&h.value) {
+            for token in list(value) {
                 close |= token.eq_ignore_ascii_case(b"close");
                 keep_alive_token |= token.eq_ignore_ascii_case(b"keep-alive");
             }
         } else if name.eq_ignore_ascii_case("expect") && version == Version::Http11 {
-            if h.value.eq_ignore_ascii_case(b"100-continue") {
+            if value.eq_ignore_ascii_case(b"100-continue") {
                 expect_continue = true;
             } else {
                 // RFC 9110 §10.1.1 would answer 417; refusing is the conservative choice.
@@ -207,7 +269,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, 
     if version == Version::Http11 && hosts != 1 {
         return Err(Error::malformed("HTTP/1.1 request needs exactly one Host"));
     }
-    let framing = if !transfer_encoding.is_empty() {
+    let framing = if te_codings > 0 {
         if content_length.is_some() {
             return Err(Error::malformed(
                 "both Content-Length and Transfer-Encoding",
@@ -216,14 +278,13 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, 
         if version == Version::Http10 {
             return Err(Error::malformed("Transfer-Encoding in an HTTP/1.0 request"));
         }
-        let last = transfer_encoding.len() - 1;
-        if transfer_encoding[last] != b"chunked" {
+        if !te_last_chunked {
             return Err(Error::malformed("final transfer coding is not chunked"));
         }
-        if transfer_encoding[..last].iter().any(|c| c == b"chunked") {
+        if te_chunked_before_last {
             return Err(Error::malformed("chunked applied more than once"));
         }
-        if last > 0 {
+        if te_codings > 1 {
             return Err(Error::new(
                 ErrorKind::NotImplemented,
                 "transfer coding not implemented",
@@ -242,10 +303,9 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parse<RequestHead>, 
     };
     Ok(Parse::Complete(
         RequestHead {
-            method: method.to_string(),
-            target: target.to_string(),
+            method: span_in(buf, method.as_bytes()),
+            target: span_in(buf, target.as_bytes()),
             version,
-            headers,
             framing,
             keep_alive,
             expect_continue,
@@ -259,14 +319,47 @@ mod tests {
     use super::*;
 
     fn parse(bytes: &[u8]) -> Result<Parse<RequestHead>, Error> {
-        parse_request(bytes, &Limits::default())
+        parse_request(bytes, &Limits::default(), &mut Vec::new())
     }
 
-    fn head(bytes: &[u8]) -> RequestHead {
-        match parse(bytes) {
+    /// A head and its header fields, owned for easy assertions.
+    struct Owned {
+        method: String,
+        target: String,
+        version: Version,
+        framing: BodyFraming,
+        keep_alive: bool,
+        expect_continue: bool,
+        headers: Vec<(String, Vec<u8>)>,
+    }
+
+    impl Owned {
+        fn header(&self, name: &str) -> Option<&[u8]> {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_slice())
+        }
+    }
+
+    fn head(bytes: &[u8]) -> Owned {
+        let mut spans = Vec::new();
+        match parse_request(bytes, &Limits::default(), &mut spans) {
             Ok(Parse::Complete(h, n)) => {
                 assert_eq!(n, bytes.len(), "consumed the whole head");
-                h
+                let text = |s: Span| String::from_utf8_lossy(s.of(bytes)).into_owned();
+                Owned {
+                    method: text(h.method),
+                    target: text(h.target),
+                    version: h.version,
+                    framing: h.framing,
+                    keep_alive: h.keep_alive,
+                    expect_continue: h.expect_continue,
+                    headers: spans
+                        .iter()
+                        .map(|s| (text(s.name), s.value.of(bytes).to_vec()))
+                        .collect(),
+                }
             }
             other => panic!("expected a head, got {other:?}"),
         }
@@ -377,6 +470,10 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n", 400),
             (b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\r\nX: \x00\r\n\r\n", 400),
+            // Bare LF line endings; a space before the colon.
+            (b"GET / HTTP/1.1\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
             // Expect other than 100-continue.
             (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: fly\r\n\r\n", 400),
         ];
@@ -401,12 +498,12 @@ mod tests {
         };
         let long = [b"GET / HTTP/1.1\r\nHost: a\r\nX: ".as_slice(), &[b'a'; 100]].concat();
         assert_eq!(
-            parse_request(&long, &limits).map_err(|e| e.status()),
+            parse_request(&long, &limits, &mut Vec::new()).map_err(|e| e.status()),
             Err(431)
         );
         let many = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
         assert_eq!(
-            parse_request(many, &limits).map_err(|e| e.status()),
+            parse_request(many, &limits, &mut Vec::new()).map_err(|e| e.status()),
             Err(431)
         );
     }
@@ -417,11 +514,11 @@ mod tests {
         let Ok(Parse::Complete(first, n)) = parse(two) else {
             panic!("first")
         };
-        assert_eq!(first.target, "/1");
+        assert_eq!(first.target.of(two), b"/1");
         let Ok(Parse::Complete(second, m)) = parse(&two[n..]) else {
             panic!("second")
         };
-        assert_eq!(second.target, "/2");
+        assert_eq!(second.target.of(&two[n..]), b"/2");
         assert_eq!(n + m, two.len());
     }
 }

@@ -86,6 +86,8 @@ pub(crate) struct Conn {
     /// The peer, for messages.
     pub peer: Option<SocketAddr>,
     pub connecting: Option<Box<Connecting>>,
+    /// HTTP state, for connections accepted by an HTTP server.
+    pub http: Option<Box<crate::http::HttpConn>>,
 }
 
 /// Read/write timeouts and the activity they count from.
@@ -124,6 +126,7 @@ impl Conn {
             timer_gen: 0,
             peer: None,
             connecting: None,
+            http: None,
         }
     }
 
@@ -256,6 +259,36 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+        Ok(written)
+    }
+
+    /// Writes `data` at once if nothing is queued before it and the kernel takes it; queues
+    /// what is left. Returns the bytes written now.
+    pub fn write_or_queue(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut written = 0;
+        if self.wq.is_empty() && self.flags & flag::WRITABLE != 0 {
+            if let Some(stream) = self.stream.as_mut() {
+                while written < data.len() {
+                    match stream.write(&data[written..]) {
+                        Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                        Ok(k) => written += k,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.flags &= !flag::WRITABLE;
+                            break;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                self.flushed += written as u64;
+            }
+        }
+        if written < data.len() {
+            if self.wq.is_empty() {
+                self.touch_write();
+            }
+            self.wq.add(data[written..].to_vec());
         }
         Ok(written)
     }

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
@@ -13,6 +14,7 @@ use crate::command::ConnectTarget;
 use crate::config::{ConnectOptions, ServerOptions};
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
+use crate::http::HttpServerOptions;
 use crate::id::Id;
 use crate::reactor::{Reactor, TimerKey};
 use crate::stats;
@@ -36,6 +38,8 @@ pub(crate) struct Listener {
     /// The exhaustion of this episode was reported already.
     reported: bool,
     backoff: Duration,
+    /// Set for HTTP servers: accepted connections speak HTTP.
+    pub http: Option<Arc<HttpServerOptions>>,
 }
 
 fn fd_of(stream: &mio::net::TcpStream) -> i64 {
@@ -114,6 +118,7 @@ impl Reactor {
                 paused: false,
                 reported: false,
                 backoff: Duration::ZERO,
+                http: None,
             },
         );
         stats::inc(&self.shared.stats.servers);
@@ -145,7 +150,8 @@ impl Reactor {
                     }
                     l.open += 1;
                     let opts = l.opts.clone();
-                    self.adopt_accepted(id, stream, remote, &opts, sink);
+                    let http = l.http.clone();
+                    self.adopt_accepted(id, stream, remote, &opts, http, sink);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -200,6 +206,7 @@ impl Reactor {
         mut stream: mio::net::TcpStream,
         remote: SocketAddr,
         opts: &ServerOptions,
+        http: Option<Arc<HttpServerOptions>>,
         sink: &mut dyn EventSink,
     ) {
         let id = self.handle().next_id();
@@ -224,9 +231,18 @@ impl Reactor {
         conn.set_timeouts(opts.read_timeout, opts.write_timeout, Instant::now());
         conn.peer = Some(remote);
         conn.stream = Some(stream);
+        if let Some(h) = &http {
+            // HTTP enforces its own timeouts and handles the peer's FIN itself.
+            conn.http = Some(Self::http_conn_for(h));
+            conn.flags |= flag::HALF_OPEN;
+        }
         self.conns.insert(id, conn);
-        stats::inc(&self.shared.stats.incoming);
-        self.arm_read_timer(id);
+        if http.is_some() {
+            self.http_accepted(id);
+        } else {
+            stats::inc(&self.shared.stats.incoming);
+            self.arm_read_timer(id);
+        }
         sink.event(Event::Accepted {
             server,
             id,
@@ -538,6 +554,9 @@ impl Reactor {
             }
             return;
         }
+        if conn.http.is_some() {
+            return self.http_read(id, sink);
+        }
         let mut got = 0u64;
         let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
             got += data.len() as u64;
@@ -566,6 +585,9 @@ impl Reactor {
         };
         conn.flags |= flag::EOF;
         conn.flags &= !flag::READABLE;
+        if conn.http.is_some() {
+            return self.http_eof(id, sink);
+        }
         sink.event(Event::Eof { id });
         if !conn.has(flag::HALF_OPEN) {
             conn.flags |= flag::APP_CLOSED;
@@ -856,7 +878,7 @@ impl Reactor {
         }
     }
 
-    fn begin_close(&mut self, id: Id, sink: &mut dyn EventSink) {
+    pub(crate) fn begin_close(&mut self, id: Id, sink: &mut dyn EventSink) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -889,7 +911,9 @@ impl Reactor {
         let Some(conn) = self.conns.get(&id) else {
             return;
         };
-        if conn.has(flag::APP_CLOSED) {
+        if conn.http.is_some() {
+            // A client that resets its connection is routine for a server: no condition.
+        } else if conn.has(flag::APP_CLOSED) {
             sink.event(Event::FlushFailed { id, error });
         } else {
             sink.event(Event::Failed { id, error });
@@ -906,6 +930,11 @@ impl Reactor {
         }
         if conn.server == 0 {
             stats::dec(&self.shared.stats.outgoing);
+        } else if conn.http.is_some() {
+            stats::dec(&self.shared.stats.http_incoming);
+            if let Some(l) = self.listeners.get_mut(&conn.server) {
+                l.open = l.open.saturating_sub(1);
+            }
         } else {
             stats::dec(&self.shared.stats.incoming);
             if let Some(l) = self.listeners.get_mut(&conn.server) {

@@ -59,6 +59,13 @@ impl ConnTable {
         self.index.is_empty()
     }
 
+    /// Every connection with its id.
+    pub fn iter(&self) -> impl Iterator<Item = (Id, &Conn)> {
+        self.index
+            .iter()
+            .filter_map(|(id, slot)| Some((*id, self.slots.get(*slot as usize)?.as_ref()?)))
+    }
+
     /// Removes and yields every connection.
     pub fn drain(&mut self) -> impl Iterator<Item = (Id, Conn)> {
         let mut table = std::mem::take(self);

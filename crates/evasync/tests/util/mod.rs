@@ -13,7 +13,10 @@ use evasync::{Event, Handle, Reactor, ReactorConfig};
 pub enum Ev {
     Timer(u32),
     Connected(u32, SocketAddr),
-    Accepted { server: u32, id: u32 },
+    Accepted {
+        server: u32,
+        id: u32,
+    },
     Data(u32, Vec<u8>),
     Flushed(u32, u64),
     Eof(u32),
@@ -22,6 +25,9 @@ pub enum Ev {
     Released(u32),
     ServerError(u32, i32),
     Tick(u32),
+    /// conn, seq, method, target, body, complete
+    Http(u32, u32, String, String, Vec<u8>, bool),
+    HttpBody(u32, Vec<u8>, bool),
 }
 
 impl Ev {
@@ -38,6 +44,23 @@ impl Ev {
             Event::Released { id } => Ev::Released(id),
             Event::ServerError { id, error } => Ev::ServerError(id, error.errno),
             Event::Tick { seq } => Ev::Tick(seq),
+            Event::HttpRequest {
+                id,
+                seq,
+                head,
+                head_bytes,
+                body,
+                complete,
+                ..
+            } => Ev::Http(
+                id,
+                seq,
+                String::from_utf8_lossy(head.method.of(head_bytes)).into_owned(),
+                String::from_utf8_lossy(head.target.of(head_bytes)).into_owned(),
+                body.to_vec(),
+                complete,
+            ),
+            Event::HttpBody { id, data, finished } => Ev::HttpBody(id, data.to_vec(), finished),
         }
     }
 }

@@ -4,7 +4,7 @@ use evasync_http1::{parse_request, Limits, Parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(Parse::Complete(_, consumed)) = parse_request(data, &Limits::default()) {
+    if let Ok(Parse::Complete(_, consumed)) = parse_request(data, &Limits::default(), &mut Vec::new()) {
         assert!(consumed <= data.len());
     }
 });

@@ -1,0 +1,585 @@
+//! One HTTP server connection: the sans-IO request state machine, the bytes it has not consumed
+//! yet, and the exchanges (requests awaiting responses) in request order. It produces events and
+//! wire bytes; the reactor moves the bytes to the socket and closes when told.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use evasync_http1::{
+    encode_chunk, encode_response_head, reason_phrase, BodyFraming, BodyPlan, Error as ParseError,
+    HeaderSpan, Limits, RequestHead, ResponseContext, ServerConn, Step, Version, LAST_CHUNK,
+    MAX_HEADERS_CAP,
+};
+
+use crate::event::{Event, EventSink};
+use crate::http::{HttpServerOptions, Response};
+use crate::id::Id;
+
+/// Requests read ahead of their responses before reading pauses: pipelining stays bounded.
+pub(crate) const MAX_IN_FLIGHT: usize = 128;
+
+/// Where a response is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    /// The application has not answered yet.
+    Awaiting,
+    /// A streamed response is under way, framed as the plan says.
+    Streaming(BodyPlan),
+    /// The whole response is encoded.
+    Done,
+}
+
+/// A request awaiting (or finishing) its response.
+struct Exchange {
+    seq: u32,
+    version: Version,
+    head_request: bool,
+    /// The connection may stay open after this response.
+    keep_alive: bool,
+    reply: Reply,
+    /// Response bytes produced while an earlier response is still unfinished.
+    held: Vec<u8>,
+}
+
+/// A request whose body is still arriving (whole-body mode): its head, copied out of the input.
+struct PendingRequest {
+    seq: u32,
+    head: RequestHead,
+    head_bytes: Vec<u8>,
+    headers: Vec<HeaderSpan>,
+    body: Vec<u8>,
+}
+
+/// What the reactor must do after a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Effects {
+    /// `out` has bytes for the socket.
+    pub write: bool,
+    /// Close (gracefully) once everything written is flushed.
+    pub close: bool,
+}
+
+/// Per-call context from the reactor.
+pub(crate) struct Ctx<'a> {
+    pub id: Id,
+    pub now: Instant,
+    pub date: &'a [u8],
+    pub headers: &'a mut Vec<HeaderSpan>,
+}
+
+/// The HTTP state of one accepted connection.
+pub(crate) struct HttpConn {
+    parser: ServerConn,
+    opts: Arc<HttpServerOptions>,
+    /// Received bytes not consumed yet (a partial head or body); usually empty.
+    input: Vec<u8>,
+    pending: Option<Box<PendingRequest>>,
+    next_seq: u32,
+    exchanges: VecDeque<Exchange>,
+    /// Bytes for the socket, in order; the reactor takes them (capacity is kept).
+    pub out: Vec<u8>,
+    /// When the current wait began: the idle keep-alive wait, or the request being received.
+    since: Instant,
+    /// The deadline of this connection's entry in the timer queue.
+    pub armed: Option<Instant>,
+    /// No more requests: the server is closing or the peer sent its FIN.
+    draining: bool,
+    /// The connection must close once `out` is flushed.
+    close_pending: bool,
+    /// Reading paused: too many responses awaited.
+    pub paused: bool,
+    /// Listed for a deferred flush.
+    pub flush_listed: bool,
+}
+
+impl HttpConn {
+    pub fn new(opts: Arc<HttpServerOptions>, now: Instant) -> HttpConn {
+        let limits = Limits {
+            max_head_size: opts.max_header_size,
+            max_headers: MAX_HEADERS_CAP,
+        };
+        HttpConn {
+            parser: ServerConn::new(limits, opts.max_body_size, opts.max_requests_per_connection),
+            opts,
+            input: Vec::new(),
+            pending: None,
+            next_seq: 0,
+            exchanges: VecDeque::new(),
+            out: Vec::new(),
+            since: now,
+            armed: None,
+            draining: false,
+            close_pending: false,
+            paused: false,
+            flush_listed: false,
+        }
+    }
+
+    fn effects(&self) -> Effects {
+        Effects {
+            write: !self.out.is_empty(),
+            close: self.close_pending,
+        }
+    }
+
+    /// The connection must close once its bytes are out.
+    pub fn close_pending(&self) -> bool {
+        self.close_pending
+    }
+
+    /// True when nothing is under way: no partial request, no response awaited.
+    pub fn is_idle(&self) -> bool {
+        self.exchanges.is_empty() && self.parser.is_between_requests() && self.input.is_empty()
+    }
+
+    /// When the connection times out, if it can: the request being received must be complete
+    /// by `requestTimeout`, an idle connection is closed after `keepAliveTimeout`; while the
+    /// application prepares a response nothing runs.
+    pub fn deadline(&self) -> Option<Instant> {
+        let receiving = !self.parser.is_between_requests() || !self.input.is_empty();
+        if receiving {
+            self.opts.request_timeout.map(|t| self.since + t)
+        } else if self.exchanges.is_empty() {
+            self.opts.keep_alive_timeout.map(|t| self.since + t)
+        } else {
+            None
+        }
+    }
+
+    /// The deadline passed: 408 for a request being received, a quiet close for an idle one.
+    pub fn timed_out(&mut self, ctx: &mut Ctx<'_>) -> Effects {
+        if self.exchanges.is_empty() && self.parser.is_between_requests() && self.input.is_empty() {
+            self.close_pending = true;
+        } else {
+            self.refuse(408, ctx.date);
+        }
+        self.effects()
+    }
+
+    /// Bytes arrived: parse, report requests and bodies, answer what must be answered at once.
+    pub fn feed(&mut self, data: &[u8], ctx: &mut Ctx<'_>, sink: &mut dyn EventSink) -> Effects {
+        if matches!(self.parser.state(), evasync_http1::ReadState::Done) {
+            return self.effects();
+        }
+        if self.parser.is_between_requests() && self.input.is_empty() && !data.is_empty() {
+            self.since = ctx.now;
+        }
+        if self.input.is_empty() {
+            let used = self.process(data, ctx, sink);
+            if used < data.len() && !self.parser_done() {
+                self.input.extend_from_slice(&data[used..]);
+            }
+        } else {
+            let mut input = std::mem::take(&mut self.input);
+            input.extend_from_slice(data);
+            let used = self.process(&input, ctx, sink);
+            input.drain(..used);
+            if !self.parser_done() {
+                self.input = input;
+            }
+        }
+        self.effects()
+    }
+
+    fn parser_done(&self) -> bool {
+        matches!(self.parser.state(), evasync_http1::ReadState::Done)
+    }
+
+    /// Steps the parser over `buf`; returns the bytes used.
+    fn process(&mut self, buf: &[u8], ctx: &mut Ctx<'_>, sink: &mut dyn EventSink) -> usize {
+        let mut pos = 0;
+        loop {
+            if self.exchanges.len() >= MAX_IN_FLIGHT && self.parser.is_between_requests() {
+                self.paused = true;
+                return pos;
+            }
+            match self.parser.step(&buf[pos..], ctx.headers) {
+                Step::NeedMore => return pos,
+                Step::Done => return buf.len(),
+                Step::Refused(e) => {
+                    self.refuse_parse(&e, ctx.date);
+                    return buf.len();
+                }
+                Step::Head {
+                    head,
+                    consumed,
+                    body,
+                    last,
+                } => {
+                    let head_bytes = &buf[pos..pos + consumed];
+                    pos += consumed;
+                    let seq = self.next_seq;
+                    self.next_seq = self.next_seq.wrapping_add(1);
+                    self.exchanges.push_back(Exchange {
+                        seq,
+                        version: head.version,
+                        head_request: head.method.of(head_bytes) == b"HEAD",
+                        keep_alive: !last,
+                        reply: Reply::Awaiting,
+                        held: Vec::new(),
+                    });
+                    if !body {
+                        self.report(seq, &head, head_bytes, ctx, &[], true, sink);
+                        continue;
+                    }
+                    if head.expect_continue {
+                        self.interim_continue();
+                    }
+                    if self.opts.stream_body {
+                        self.report(seq, &head, head_bytes, ctx, &[], false, sink);
+                        continue;
+                    }
+                    let rest = &buf[pos..];
+                    if let BodyFraming::ContentLength(n) = head.framing {
+                        if rest.len() as u64 >= n {
+                            // The whole body is here: report it without copying.
+                            let n = n as usize;
+                            // A fixed body completes in one step (no header is touched).
+                            let _ = self.parser.step(&rest[..n], &mut Vec::new());
+                            self.report(seq, &head, head_bytes, ctx, &rest[..n], true, sink);
+                            pos += n;
+                            continue;
+                        }
+                    }
+                    self.pending = Some(Box::new(PendingRequest {
+                        seq,
+                        head,
+                        head_bytes: head_bytes.to_vec(),
+                        headers: ctx.headers.clone(),
+                        body: Vec::new(),
+                    }));
+                }
+                Step::Body {
+                    data,
+                    consumed,
+                    finished,
+                } => {
+                    pos += consumed;
+                    if self.opts.stream_body {
+                        if !data.is_empty() || finished {
+                            sink.event(Event::HttpBody {
+                                id: ctx.id,
+                                data,
+                                finished,
+                            });
+                        }
+                    } else if let Some(p) = self.pending.as_mut() {
+                        p.body.extend_from_slice(data);
+                        if finished {
+                            if let Some(p) = self.pending.take() {
+                                sink.event(Event::HttpRequest {
+                                    id: ctx.id,
+                                    seq: p.seq,
+                                    head: p.head,
+                                    head_bytes: &p.head_bytes,
+                                    headers: &p.headers,
+                                    body: &p.body,
+                                    complete: true,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        seq: u32,
+        head: &RequestHead,
+        head_bytes: &[u8],
+        ctx: &Ctx<'_>,
+        body: &[u8],
+        complete: bool,
+        sink: &mut dyn EventSink,
+    ) {
+        sink.event(Event::HttpRequest {
+            id: ctx.id,
+            seq,
+            head: *head,
+            head_bytes,
+            headers: ctx.headers,
+            body,
+            complete,
+        });
+    }
+
+    /// `100 Continue` for the request just read, when no earlier response is still owed (an
+    /// interim response may not overtake them; the client then sends its body after its own
+    /// short wait, as RFC 9110 §10.1.1 lets it).
+    fn interim_continue(&mut self) {
+        if self.exchanges.len() == 1 {
+            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+    }
+
+    fn refuse_parse(&mut self, e: &ParseError, date: &[u8]) {
+        self.refuse(e.status(), date);
+    }
+
+    /// Answers `status` in place of what is being received, then closes. A request whose
+    /// response already started cannot be answered twice: the connection then just closes
+    /// after what was written.
+    fn refuse(&mut self, status: u16, date: &[u8]) {
+        self.parser.stop_after_current();
+        self.draining = true;
+        self.pending = None;
+        self.input = Vec::new();
+        let bytes = error_response(status, date);
+        // The request being received, if its head was read and not answered yet, is the one
+        // refused; otherwise the refusal is a new exchange at the end.
+        let receiving_body = !self.parser.is_between_requests();
+        match self.exchanges.back_mut() {
+            Some(ex) if receiving_body && ex.reply == Reply::Awaiting => {
+                ex.keep_alive = false;
+                ex.reply = Reply::Done;
+                ex.held = bytes;
+            }
+            Some(ex) if receiving_body => {
+                ex.keep_alive = false;
+            }
+            _ => self.exchanges.push_back(Exchange {
+                seq: self.next_seq.wrapping_sub(1),
+                version: Version::Http11,
+                head_request: false,
+                keep_alive: false,
+                reply: Reply::Done,
+                held: bytes,
+            }),
+        }
+        // Nothing more will be parsed on this connection.
+        self.parser = ServerConn::new(Limits::default(), 0, 1);
+        self.parser.stop_after_current();
+        if self.exchanges.len() == 1 {
+            if let Some(front) = self.exchanges.front_mut() {
+                let held = std::mem::take(&mut front.held);
+                self.out.extend_from_slice(&held);
+            }
+        }
+        self.complete_front();
+    }
+
+    /// The peer sent FIN: no more requests; close once the owed responses are out (at once
+    /// when none is owed or a request was cut short).
+    pub fn peer_finished(&mut self) -> Effects {
+        let partial = !self.parser.is_between_requests() || !self.input.is_empty();
+        self.parser.stop_after_current();
+        self.draining = true;
+        if partial || self.exchanges.is_empty() {
+            self.exchanges.clear();
+            self.close_pending = true;
+        } else if let Some(last) = self.exchanges.back_mut() {
+            last.keep_alive = false;
+        }
+        self.effects()
+    }
+
+    /// The server is closing gracefully: finish what is owed with `Connection: close`, read no
+    /// new request. Idle connections close at once.
+    pub fn drain(&mut self) -> Effects {
+        self.draining = true;
+        self.parser.stop_after_current();
+        if self.is_idle() {
+            self.close_pending = true;
+        } else if let Some(last) = self.exchanges.back_mut() {
+            if last.reply == Reply::Awaiting {
+                last.keep_alive = false;
+            }
+        }
+        self.effects()
+    }
+
+    /// Index of the exchange `seq` still awaiting (or streaming) a response.
+    fn find(&self, seq: u32) -> Option<usize> {
+        self.exchanges.iter().position(|e| e.seq == seq)
+    }
+
+    /// Appends bytes of exchange `idx`: to the wire if it is the oldest, else held back.
+    fn emit(&mut self, idx: usize, bytes: impl FnOnce(&mut Vec<u8>)) {
+        if idx == 0 {
+            bytes(&mut self.out);
+        } else if let Some(ex) = self.exchanges.get_mut(idx) {
+            bytes(&mut ex.held);
+        }
+    }
+
+    fn context<'d>(
+        &self,
+        idx: usize,
+        date: &'d [u8],
+        body_len: Option<u64>,
+    ) -> ResponseContext<'d> {
+        let ex = &self.exchanges[idx];
+        ResponseContext {
+            version: ex.version,
+            head_request: ex.head_request,
+            keep_alive: ex.keep_alive,
+            date,
+            body_len,
+        }
+    }
+
+    /// A whole response for request `seq`. A response to an unknown or answered request is
+    /// dropped (its connection failed, or the binding already refused the second answer).
+    pub fn respond(&mut self, seq: u32, r: &Response, date: &[u8]) -> Effects {
+        let Some(idx) = self.find(seq) else {
+            return self.effects();
+        };
+        if self.exchanges[idx].reply != Reply::Awaiting {
+            return self.effects();
+        }
+        if r.close {
+            self.exchanges[idx].keep_alive = false;
+        }
+        let ctx = self.context(idx, date, Some(r.body.len() as u64));
+        let mut plan = None;
+        self.emit(idx, |out| {
+            let headers = r.headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+            match encode_response_head(out, r.status, headers, &ctx) {
+                Ok(p) => {
+                    if let BodyPlan::Length(_) = p.body {
+                        out.extend_from_slice(&r.body);
+                    }
+                    plan = Some(p);
+                }
+                Err(_) => out.extend_from_slice(&error_response(500, ctx.date)),
+            }
+        });
+        let ex = &mut self.exchanges[idx];
+        if plan.map_or(true, |p| p.close) {
+            ex.keep_alive = false;
+        }
+        ex.reply = Reply::Done;
+        self.complete_front();
+        self.effects()
+    }
+
+    /// The head of a streamed response for request `seq`.
+    pub fn start(&mut self, seq: u32, r: &Response, date: &[u8]) -> Effects {
+        let Some(idx) = self.find(seq) else {
+            return self.effects();
+        };
+        if self.exchanges[idx].reply != Reply::Awaiting {
+            return self.effects();
+        }
+        if r.close {
+            self.exchanges[idx].keep_alive = false;
+        }
+        let ctx = self.context(idx, date, None);
+        let mut plan = None;
+        self.emit(idx, |out| {
+            let headers = r.headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+            match encode_response_head(out, r.status, headers, &ctx) {
+                Ok(p) => plan = Some(p),
+                Err(_) => out.extend_from_slice(&error_response(500, ctx.date)),
+            }
+        });
+        let ex = &mut self.exchanges[idx];
+        match plan {
+            Some(p) => {
+                if p.close {
+                    ex.keep_alive = false;
+                }
+                ex.reply = Reply::Streaming(p.body);
+            }
+            None => {
+                ex.keep_alive = false;
+                ex.reply = Reply::Done;
+                self.complete_front();
+            }
+        }
+        self.effects()
+    }
+
+    /// A piece of a streamed response body.
+    pub fn chunk(&mut self, seq: u32, data: &[u8]) -> Effects {
+        let Some(idx) = self.find(seq) else {
+            return self.effects();
+        };
+        match self.exchanges[idx].reply {
+            Reply::Streaming(BodyPlan::Chunked) => self.emit(idx, |out| encode_chunk(out, data)),
+            Reply::Streaming(BodyPlan::Length(_)) | Reply::Streaming(BodyPlan::UntilClose) => {
+                self.emit(idx, |out| out.extend_from_slice(data))
+            }
+            _ => {}
+        }
+        self.effects()
+    }
+
+    /// The end of a streamed response.
+    pub fn finish(&mut self, seq: u32) -> Effects {
+        let Some(idx) = self.find(seq) else {
+            return self.effects();
+        };
+        let Reply::Streaming(plan) = self.exchanges[idx].reply else {
+            return self.effects();
+        };
+        if plan == BodyPlan::Chunked {
+            self.emit(idx, |out| out.extend_from_slice(LAST_CHUNK));
+        }
+        let ex = &mut self.exchanges[idx];
+        if plan == BodyPlan::UntilClose {
+            ex.keep_alive = false;
+        }
+        ex.reply = Reply::Done;
+        self.complete_front();
+        self.effects()
+    }
+
+    /// Retires finished exchanges from the front, releasing the held bytes of the next one.
+    fn complete_front(&mut self) {
+        while self
+            .exchanges
+            .front()
+            .is_some_and(|e| e.reply == Reply::Done)
+        {
+            let Some(done) = self.exchanges.pop_front() else {
+                break;
+            };
+            if !done.keep_alive {
+                self.exchanges.clear();
+                self.close_pending = true;
+                return;
+            }
+            if let Some(next) = self.exchanges.front_mut() {
+                let held = std::mem::take(&mut next.held);
+                self.out.extend_from_slice(&held);
+            }
+        }
+        if self.exchanges.is_empty() {
+            if self.draining && self.parser.is_between_requests() {
+                self.close_pending = true;
+            }
+            self.since = Instant::now();
+        }
+    }
+
+    /// Reading may go on: fewer responses are owed than the pipelining bound.
+    pub fn can_resume(&self) -> bool {
+        self.paused && self.exchanges.len() < MAX_IN_FLIGHT
+    }
+
+    /// Parses input held back while paused.
+    pub fn resume(&mut self, ctx: &mut Ctx<'_>, sink: &mut dyn EventSink) -> Effects {
+        self.paused = false;
+        self.feed(&[], ctx, sink)
+    }
+}
+
+/// A minimal response for a refusal the server makes itself; the connection closes after it.
+fn error_response(status: u16, date: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(
+        format!(
+            "HTTP/1.1 {status} {}\r\nContent-Length: 0\r\nConnection: close\r\nDate: ",
+            reason_phrase(status)
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\n\r\n");
+    out
+}

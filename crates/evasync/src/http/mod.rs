@@ -1,0 +1,90 @@
+//! HTTP/1.1 over the reactor's TCP connections. The protocol itself (parsing, framing, response
+//! heads, the per-connection state machine) is the sans-IO crate re-exported as [`parse`]; this
+//! module drives it: it feeds received bytes in, reports requests as events, orders responses,
+//! enforces the timeouts and closes connections when the protocol says so.
+
+mod conn;
+mod date;
+pub(crate) mod reactor_http;
+
+pub use evasync_http1 as parse;
+
+use std::time::Duration;
+
+use crate::config::ServerOptions;
+use parse::{ResponseContext, ResponseError, Version};
+
+pub(crate) use conn::HttpConn;
+pub(crate) use date::DateCache;
+
+/// Options of an HTTP server (API.md §5), with the contract's defaults.
+#[derive(Debug, Clone)]
+pub struct HttpServerOptions {
+    /// Options of the listener and its sockets.
+    pub tcp: ServerOptions,
+    /// Largest request head (431 beyond).
+    pub max_header_size: usize,
+    /// Largest request body (413 beyond).
+    pub max_body_size: u64,
+    /// Time allowed for a whole request, head and body, from its first byte (408 and close).
+    pub request_timeout: Option<Duration>,
+    /// Time an idle keep-alive connection is kept.
+    pub keep_alive_timeout: Option<Duration>,
+    /// Requests served per connection before it closes (0: no limit).
+    pub max_requests_per_connection: u32,
+    /// Report bodies piece by piece ([`crate::Event::HttpBody`]) instead of whole.
+    pub stream_body: bool,
+}
+
+impl Default for HttpServerOptions {
+    fn default() -> Self {
+        HttpServerOptions {
+            tcp: ServerOptions {
+                no_delay: true,
+                ..ServerOptions::default()
+            },
+            max_header_size: 16 * 1024,
+            max_body_size: 1024 * 1024,
+            request_timeout: Some(Duration::from_secs(60)),
+            keep_alive_timeout: Some(Duration::from_secs(5)),
+            max_requests_per_connection: 0,
+            stream_body: false,
+        }
+    }
+}
+
+/// A response, whole or the head of a streamed one.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// The status.
+    pub status: u16,
+    /// Header fields in order, as the application gave them.
+    pub headers: Vec<(String, String)>,
+    /// The body of a whole response (ignored for a streamed one).
+    pub body: Vec<u8>,
+    /// Close the connection after this response.
+    pub close: bool,
+}
+
+/// Checks a response before it is queued, so that a binding can refuse it synchronously (the
+/// engine would otherwise answer 500 in its place). `body_len` is `None` for a streamed one.
+pub fn check_response(
+    status: u16,
+    headers: &[(String, String)],
+    body_len: Option<u64>,
+) -> Result<(), ResponseError> {
+    let ctx = ResponseContext {
+        version: Version::Http11,
+        head_request: false,
+        keep_alive: true,
+        date: b"",
+        body_len,
+    };
+    parse::encode_response_head(
+        &mut Vec::new(),
+        status,
+        headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+        &ctx,
+    )
+    .map(|_| ())
+}

@@ -1,0 +1,328 @@
+//! The reactor's side of HTTP serving: reading into the connection's state machine, moving
+//! response bytes to the socket (deferred to the end of a command batch, so pipelined responses
+//! leave in one write), the one timer entry per connection, EOF, and closing a server.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::Error;
+use crate::event::EventSink;
+use crate::http::conn::{Ctx, Effects};
+use crate::http::{HttpConn, HttpServerOptions, Response};
+use crate::id::Id;
+use crate::reactor::{Reactor, TimerKey};
+use crate::stats;
+use crate::tcp::conn::{flag, Phase, ReadOutcome};
+use crate::tcp::listen::BoundListener;
+
+/// What a response command asks of a connection.
+pub(crate) enum ResponsePart<'a> {
+    Whole(&'a Response),
+    Head(&'a Response),
+    Chunk(&'a [u8]),
+    End,
+}
+
+impl Reactor {
+    /// Serves HTTP on a bound listener.
+    pub(crate) fn http_listen(&mut self, id: Id, bound: BoundListener, opts: HttpServerOptions) {
+        let tcp = opts.tcp.clone();
+        self.listen(id, bound, tcp);
+        if let Some(l) = self.listeners.get_mut(&id) {
+            l.http = Some(Arc::new(opts));
+        }
+    }
+
+    /// Reads an HTTP connection: every piece read goes through its state machine.
+    pub(crate) fn http_read(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Reactor {
+            conns,
+            scratch,
+            cfg,
+            shared,
+            pending_read,
+            http_headers,
+            date,
+            ..
+        } = self;
+        let Some(conn) = conns.get_mut(&id) else {
+            return;
+        };
+        let Some(mut http) = conn.http.take() else {
+            return;
+        };
+        let mut ctx = Ctx {
+            id,
+            now: Instant::now(),
+            date: date.now(),
+            headers: http_headers,
+        };
+        let mut got = 0u64;
+        let mut eff = Effects::default();
+        let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
+            got += data.len() as u64;
+            let e = http.feed(data, &mut ctx, sink);
+            eff.write |= e.write;
+            eff.close |= e.close;
+        });
+        conn.http = Some(http);
+        stats::add(&shared.stats.bytes_read, got);
+        if let ReadOutcome::Stopped = outcome {
+            if !conn.has(flag::PENDING_READ) {
+                conn.flags |= flag::PENDING_READ;
+                pending_read.push(id);
+            }
+        }
+        self.http_effects(id, eff, false, sink);
+        match outcome {
+            ReadOutcome::Drained | ReadOutcome::Stopped => {}
+            ReadOutcome::Eof => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.flags |= flag::EOF;
+                    c.flags &= !flag::READABLE;
+                }
+                self.http_eof(id, sink);
+            }
+            ReadOutcome::Failed(e) => {
+                let err = self
+                    .conns
+                    .get(&id)
+                    .map(|c| Error::io(c.describe("read from"), &e));
+                if let Some(err) = err {
+                    self.fail(id, err, sink);
+                }
+            }
+        }
+    }
+
+    /// The peer sent FIN on an HTTP connection.
+    pub(crate) fn http_eof(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(http) = self.conns.get_mut(&id).and_then(|c| c.http.as_mut()) else {
+            return;
+        };
+        let eff = http.peer_finished();
+        self.http_effects(id, eff, false, sink);
+    }
+
+    /// Applies a response command.
+    pub(crate) fn http_response(
+        &mut self,
+        id: Id,
+        seq: u32,
+        part: ResponsePart<'_>,
+        sink: &mut dyn EventSink,
+    ) {
+        let Reactor {
+            conns,
+            date,
+            http_headers,
+            ..
+        } = self;
+        let Some(conn) = conns.get_mut(&id) else {
+            return;
+        };
+        if conn.phase != Phase::Open {
+            return;
+        }
+        let Some(http) = conn.http.as_mut() else {
+            return;
+        };
+        let mut eff = match part {
+            ResponsePart::Whole(r) => http.respond(seq, r, date.now()),
+            ResponsePart::Head(r) => http.start(seq, r, date.now()),
+            ResponsePart::Chunk(data) => http.chunk(seq, data),
+            ResponsePart::End => http.finish(seq),
+        };
+        if http.can_resume() && !eff.close {
+            // Fewer responses owed than the pipelining bound: parse what was held back, read on.
+            let mut ctx = Ctx {
+                id,
+                now: Instant::now(),
+                date: date.now(),
+                headers: http_headers,
+            };
+            let e = http.resume(&mut ctx, sink);
+            eff.write |= e.write;
+            eff.close |= e.close;
+            if !http.paused {
+                conn.flags |= flag::READ_ENABLED;
+                if conn.has(flag::READABLE) && !conn.has(flag::PENDING_READ) {
+                    conn.flags |= flag::PENDING_READ;
+                    self.pending_read.push(id);
+                }
+            }
+        }
+        self.http_effects(id, eff, true, sink);
+    }
+
+    /// Acts on what the state machine asked: write (now, or at the end of the command batch
+    /// when `defer`), close once written, pause reading, arm the timer.
+    fn http_effects(&mut self, id: Id, eff: Effects, defer: bool, sink: &mut dyn EventSink) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(http) = conn.http.as_mut() else {
+            return;
+        };
+        if http.paused {
+            conn.flags &= !flag::READ_ENABLED;
+        }
+        if defer && (eff.write || eff.close) {
+            if !http.flush_listed {
+                http.flush_listed = true;
+                self.http_flush_list.push(id);
+            }
+        } else if eff.write || eff.close {
+            self.http_write_out(id, sink);
+        }
+        self.http_arm(id);
+    }
+
+    /// Writes what responses are owed (deferred ones included): one write per connection.
+    pub fn flush_deferred(&mut self, sink: &mut dyn EventSink) {
+        if self.http_flush_list.is_empty() {
+            return;
+        }
+        let mut list = std::mem::take(&mut self.http_flush_list);
+        for id in list.drain(..) {
+            if let Some(http) = self.conns.get_mut(&id).and_then(|c| c.http.as_mut()) {
+                http.flush_listed = false;
+                self.http_write_out(id, sink);
+            }
+        }
+        self.http_flush_list = list;
+    }
+
+    /// Moves a connection's response bytes to the socket; closes it when the protocol says so.
+    fn http_write_out(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(http) = conn.http.as_mut() else {
+            return;
+        };
+        let close = http.close_pending();
+        if !http.out.is_empty() && conn.phase == Phase::Open {
+            let out = std::mem::take(&mut http.out);
+            let result = conn.write_or_queue(&out);
+            if let Some(h) = conn.http.as_mut() {
+                // Keep the buffer (and its capacity) for the next response.
+                h.out = out;
+                h.out.clear();
+            }
+            match result {
+                Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
+                Err(e) => {
+                    let err = Error::io(conn.describe("write to"), &e);
+                    self.fail(id, err, sink);
+                    return;
+                }
+            }
+            if !conn.wq.is_empty() {
+                self.arm_write_timer(id);
+            }
+        }
+        if close {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                if conn.phase == Phase::Open {
+                    conn.flags |= flag::APP_CLOSED;
+                    self.begin_close(id, sink);
+                }
+            }
+        }
+    }
+
+    /// Makes sure the timer queue holds an entry no later than the connection's deadline. One
+    /// entry per connection: when it fires early (the deadline moved on), it is pushed again.
+    fn http_arm(&mut self, id: Id) {
+        let Some(http) = self.conns.get_mut(&id).and_then(|c| c.http.as_mut()) else {
+            return;
+        };
+        if let Some(d) = http.deadline() {
+            if http.armed.map_or(true, |a| a > d) {
+                http.armed = Some(d);
+                self.timers.schedule(d, TimerKey::Http(id));
+            }
+        }
+    }
+
+    /// The timer entry made for `at` fired.
+    pub(crate) fn http_timer_fired(
+        &mut self,
+        id: Id,
+        at: Instant,
+        now: Instant,
+        sink: &mut dyn EventSink,
+    ) {
+        let Reactor {
+            conns,
+            date,
+            http_headers,
+            ..
+        } = self;
+        let Some(conn) = conns.get_mut(&id) else {
+            return;
+        };
+        if conn.phase != Phase::Open {
+            return;
+        }
+        let Some(http) = conn.http.as_mut() else {
+            return;
+        };
+        if http.armed != Some(at) {
+            return; // superseded by an earlier entry
+        }
+        http.armed = None;
+        match http.deadline() {
+            None => {}
+            Some(d) if d > now => {
+                http.armed = Some(d);
+                self.timers.schedule(d, TimerKey::Http(id));
+            }
+            Some(_) => {
+                let mut ctx = Ctx {
+                    id,
+                    now,
+                    date: date.now(),
+                    headers: http_headers,
+                };
+                let eff = http.timed_out(&mut ctx);
+                self.http_effects(id, eff, false, sink);
+            }
+        }
+    }
+
+    /// Stops accepting; then either drains every connection of the server (idle ones close at
+    /// once, busy ones after their responses) or aborts them all.
+    pub(crate) fn http_close_server(&mut self, id: Id, graceful: bool, sink: &mut dyn EventSink) {
+        self.close_server(id);
+        let ids: Vec<Id> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.server == id && c.http.is_some())
+            .map(|(cid, _)| cid)
+            .collect();
+        for cid in ids {
+            if graceful {
+                let Some(http) = self.conns.get_mut(&cid).and_then(|c| c.http.as_mut()) else {
+                    continue;
+                };
+                let eff = http.drain();
+                self.http_effects(cid, eff, false, sink);
+            } else {
+                self.close(cid, true, sink);
+            }
+        }
+    }
+
+    /// The HTTP state for a connection accepted by an HTTP listener.
+    pub(crate) fn http_conn_for(opts: &Arc<HttpServerOptions>) -> Box<HttpConn> {
+        Box::new(HttpConn::new(opts.clone(), Instant::now()))
+    }
+
+    /// Registers an accepted HTTP connection's first timer (the idle keep-alive wait).
+    pub(crate) fn http_accepted(&mut self, id: Id) {
+        stats::inc(&self.shared.stats.http_incoming);
+        self.http_arm(id);
+    }
+}

@@ -1,0 +1,157 @@
+//! The HTTP server driver on loopback, without Node: std sockets are the clients.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use evasync::http::{HttpServerOptions, Response};
+use util::{Ev, Running};
+
+fn serve(opts: HttpServerOptions) -> (Running, SocketAddr) {
+    let r = Running::start();
+    let (_, addr) = r
+        .handle
+        .http_server("127.0.0.1:0".parse().unwrap(), opts)
+        .unwrap();
+    (r, addr)
+}
+
+fn ok(body: &str) -> Response {
+    Response {
+        status: 200,
+        body: body.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+fn client(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s
+}
+
+/// Reads until EOF (or the read timeout).
+fn read_all(s: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The next `n` request events.
+fn requests(r: &Running, n: usize) -> Vec<(u32, u32, String, Vec<u8>)> {
+    (0..n)
+        .map(|_| match r.wait_for(5.0, |e| matches!(e, Ev::Http(..))) {
+            Some(Ev::Http(id, seq, _, target, body, _)) => (id, seq, target, body),
+            other => panic!("expected a request, got {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn pipelined_responses_go_out_in_request_order_even_when_answered_backwards() {
+    let (r, addr) = serve(HttpServerOptions::default());
+    let mut c = client(addr);
+    let mut burst = String::new();
+    for i in 0..5 {
+        burst.push_str(&format!("GET /{i} HTTP/1.1\r\nHost: h\r\n\r\n"));
+    }
+    burst.push_str(
+        "POST /last HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody",
+    );
+    c.write_all(burst.as_bytes()).unwrap();
+    let reqs = requests(&r, 6);
+    assert_eq!(reqs[5].2, "/last");
+    assert_eq!(reqs[5].3, b"body");
+    for (id, seq, target, _) in reqs.iter().rev() {
+        r.handle.http_respond(*id, *seq, ok(target));
+    }
+    let text = read_all(&mut c);
+    let bodies: Vec<&str> = text
+        .split("\r\n\r\n")
+        .skip(1)
+        .map(|rest| rest.split("HTTP/1.1").next().unwrap_or(""))
+        .collect();
+    assert_eq!(bodies, ["/0", "/1", "/2", "/3", "/4", "/last"], "{text}");
+    let last_head = text.rsplit("HTTP/1.1 ").next().unwrap_or("");
+    assert!(last_head.contains("Connection: close\r\n"), "{text}");
+    assert!(r.wait_for(5.0, |e| matches!(e, Ev::Released(_))).is_some());
+    assert_eq!(r.handle.stats().incoming_http_connections, 0);
+}
+
+#[test]
+fn malformed_requests_get_400_and_the_app_never_sees_them() {
+    let (r, addr) = serve(HttpServerOptions::default());
+    let mut c = client(addr);
+    c.write_all(
+        b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    )
+    .unwrap();
+    let text = read_all(&mut c);
+    assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+    assert!(r.wait_for(0.3, |e| matches!(e, Ev::Http(..))).is_none());
+}
+
+#[test]
+fn oversized_bodies_get_413_and_idle_connections_time_out() {
+    let (r, addr) = serve(HttpServerOptions {
+        max_body_size: 10,
+        keep_alive_timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    });
+    let mut c = client(addr);
+    c.write_all(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n")
+        .unwrap();
+    assert!(read_all(&mut c).starts_with("HTTP/1.1 413 "));
+    let mut idle = client(addr);
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let (id, seq, _, _) = requests(&r, 1)[0].clone();
+    r.handle.http_respond(id, seq, ok("x"));
+    let text = read_all(&mut idle);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+}
+
+#[test]
+fn streamed_bodies_and_responses() {
+    let (r, addr) = serve(HttpServerOptions {
+        stream_body: true,
+        ..Default::default()
+    });
+    let mut c = client(addr);
+    c.write_all(b"POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        .unwrap();
+    let Some(Ev::Http(id, seq, _, _, _, false)) = r.wait_for(5.0, |e| matches!(e, Ev::Http(..)))
+    else {
+        panic!("head first")
+    };
+    assert_eq!(
+        r.wait_for(5.0, |e| matches!(e, Ev::HttpBody(..))),
+        Some(Ev::HttpBody(id, b"abc".to_vec(), false))
+    );
+    c.write_all(b"0\r\n\r\n").unwrap();
+    assert_eq!(
+        r.wait_for(5.0, |e| matches!(e, Ev::HttpBody(..))),
+        Some(Ev::HttpBody(id, Vec::new(), true))
+    );
+    r.handle.http_start(
+        id,
+        seq,
+        Response {
+            status: 200,
+            close: true,
+            ..Default::default()
+        },
+    );
+    r.handle.http_chunk(id, seq, b"hello ".to_vec());
+    r.handle.http_chunk(id, seq, b"world".to_vec());
+    r.handle.http_finish(id, seq);
+    let text = read_all(&mut c);
+    assert!(text.contains("Transfer-Encoding: chunked\r\n"), "{text}");
+    assert!(
+        text.ends_with("\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n"),
+        "{text}"
+    );
+}
