@@ -1,12 +1,13 @@
 /**
  * Benchmarks against peers in the same run (never timed tests).
- *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|all>
+ *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|all>
  */
 const benches: Record<string, () => Promise<void>> = {
   timers: async () => (await import('./timers')).main(),
   delivery: async () => (await import('./delivery')).main(),
   'tcp-echo': async () => (await import('./tcp-echo')).main(),
   'idle-conns': async () => (await import('./idle-conns')).main(),
+  http: async () => (await import('./http')).main(),
 };
 
 async function run(): Promise<void> {

@@ -1,0 +1,98 @@
+/**
+ * `npm run bench -- http`: wrk (-t1 -c50) against a hello-world server, interleaved rounds of
+ * evasync (both drivers), node:http and uWebSockets.js, each server in its own process. Reports
+ * req/s, p99 latency and server CPU µs per request (user + system, all threads, from /proc),
+ * plain and with 10-deep pipelining; ratios are against uWS and node:http of the same round.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { cpuSeconds, median, saveResults, startChild, stopChild, table } from './common';
+
+const SECONDS = Number(process.env.HTTP_BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 3);
+const CONNS = Number(process.env.HTTP_BENCH_CONNS ?? 50);
+
+const SERVERS: Array<{ name: string; args: string[] }> = [
+  { name: 'evasync-main', args: ['evasync', 'main'] },
+  { name: 'evasync-thread', args: ['evasync', 'thread'] },
+  { name: 'uws', args: ['uws'] },
+  { name: 'node:http', args: ['node'] },
+];
+
+const PIPELINE_LUA = `
+init = function(args)
+  local r = {}
+  for i = 1, 10 do r[i] = wrk.format(nil, "/") end
+  req = table.concat(r)
+end
+request = function() return req end
+`;
+
+interface Row {
+  server: string;
+  mode: string;
+  rps: number;
+  p99ms: number;
+  cpuUsPerReq: number;
+}
+
+/** Parses wrk's report: requests/s and the 99th percentile latency in ms. */
+function parseWrk(out: string): { rps: number; p99ms: number } {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const m = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const scale = m?.[2] === 'us' ? 1e-3 : m?.[2] === 's' ? 1e3 : 1;
+  return { rps, p99ms: m ? Number(m[1]) * scale : NaN };
+}
+
+async function measure(server: { name: string; args: string[] }, mode: 'plain' | 'pipeline10', lua: string): Promise<Row> {
+  const { child, line } = await startChild('http-server.ts', server.args);
+  const port = Number(line.split(' ')[1]);
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    // Warm up (JIT, connection set-up) before measuring.
+    execFileSync('wrk', ['-t1', `-c${CONNS}`, '-d1s', url], { stdio: 'ignore' });
+    const before = cpuSeconds(child.pid!);
+    const args = ['-t1', `-c${CONNS}`, `-d${SECONDS}s`, '--latency', url];
+    if (mode === 'pipeline10') args.push('-s', lua);
+    const out = execFileSync('wrk', args, { encoding: 'utf8' });
+    const cpu = cpuSeconds(child.pid!) - before;
+    const { rps, p99ms } = parseWrk(out);
+    return { server: server.name, mode, rps, p99ms, cpuUsPerReq: rps > 0 ? (cpu / (rps * SECONDS)) * 1e6 : NaN };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+export async function main(): Promise<void> {
+  const lua = path.join(os.tmpdir(), `evasync-pipeline-${process.pid}.lua`);
+  writeFileSync(lua, PIPELINE_LUA);
+  const rows: Row[] = [];
+  for (const mode of ['plain', 'pipeline10'] as const) {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const s of SERVERS) rows.push(await measure(s, mode, lua));
+    }
+  }
+  const summary = [];
+  for (const mode of ['plain', 'pipeline10'] as const) {
+    const med = (name: string, key: 'rps' | 'p99ms' | 'cpuUsPerReq') =>
+      median(rows.filter((r) => r.server === name && r.mode === mode).map((r) => r[key]));
+    for (const s of SERVERS) {
+      summary.push({
+        mode,
+        server: s.name,
+        'req/s': Math.round(med(s.name, 'rps')),
+        'p99 ms': med(s.name, 'p99ms'),
+        'cpu µs/req': med(s.name, 'cpuUsPerReq'),
+        'vs uws': med(s.name, 'rps') / med('uws', 'rps'),
+        'cpu vs uws': med(s.name, 'cpuUsPerReq') / med('uws', 'cpuUsPerReq'),
+        'vs node:http': med(s.name, 'rps') / med('node:http', 'rps'),
+      });
+    }
+  }
+  console.log(`wrk -t1 -c${CONNS} -d${SECONDS}s, ${ROUNDS} interleaved rounds, medians:`);
+  table(summary);
+  console.log(`results: ${saveResults('http', { seconds: SECONDS, conns: CONNS, rounds: rows, summary })}`);
+}
