@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use evasync_http1::{
-    encode_chunk, encode_response_head, reason_phrase, BodyFraming, BodyPlan, Error as ParseError,
-    HeaderSpan, Limits, RequestHead, ResponseContext, ServerConn, Step, Version, LAST_CHUNK,
+    encode_chunk, encode_response_head, reason_phrase, BodyFraming, BodyPlan, HeaderSpan, Limits,
+    ReadState, RequestHead, ResponseContext, ServerConn, Step, Version, LAST_CHUNK,
     MAX_HEADERS_CAP,
 };
 
@@ -152,14 +152,15 @@ impl HttpConn {
         if self.exchanges.is_empty() && self.parser.is_between_requests() && self.input.is_empty() {
             self.close_pending = true;
         } else {
-            self.refuse(408, ctx.date);
+            let in_body = self.in_body();
+            self.refuse(408, ctx.date, in_body);
         }
         self.effects()
     }
 
     /// Bytes arrived: parse, report requests and bodies, answer what must be answered at once.
     pub fn feed(&mut self, data: &[u8], ctx: &mut Ctx<'_>, sink: &mut dyn EventSink) -> Effects {
-        if matches!(self.parser.state(), evasync_http1::ReadState::Done) {
+        if matches!(self.parser.state(), ReadState::Done) {
             return self.effects();
         }
         if self.parser.is_between_requests() && self.input.is_empty() && !data.is_empty() {
@@ -183,7 +184,7 @@ impl HttpConn {
     }
 
     fn parser_done(&self) -> bool {
-        matches!(self.parser.state(), evasync_http1::ReadState::Done)
+        matches!(self.parser.state(), ReadState::Done)
     }
 
     /// Steps the parser over `buf`; returns the bytes used.
@@ -194,11 +195,12 @@ impl HttpConn {
                 self.paused = true;
                 return pos;
             }
+            let in_body = self.in_body();
             match self.parser.step(&buf[pos..], ctx.headers) {
                 Step::NeedMore => return pos,
                 Step::Done => return buf.len(),
                 Step::Refused(e) => {
-                    self.refuse_parse(&e, ctx.date);
+                    self.refuse(e.status(), ctx.date, in_body);
                     return buf.len();
                 }
                 Step::Head {
@@ -316,22 +318,24 @@ impl HttpConn {
         }
     }
 
-    fn refuse_parse(&mut self, e: &ParseError, date: &[u8]) {
-        self.refuse(e.status(), date);
+    /// True while a request body is being read.
+    fn in_body(&self) -> bool {
+        matches!(
+            self.parser.state(),
+            ReadState::FixedBody { .. } | ReadState::ChunkedBody(_)
+        )
     }
 
     /// Answers `status` in place of what is being received, then closes. A request whose
     /// response already started cannot be answered twice: the connection then just closes
     /// after what was written.
-    fn refuse(&mut self, status: u16, date: &[u8]) {
-        self.parser.stop_after_current();
+    fn refuse(&mut self, status: u16, date: &[u8], receiving_body: bool) {
         self.draining = true;
         self.pending = None;
         self.input = Vec::new();
         let bytes = error_response(status, date);
-        // The request being received, if its head was read and not answered yet, is the one
-        // refused; otherwise the refusal is a new exchange at the end.
-        let receiving_body = !self.parser.is_between_requests();
+        // The request whose body is being received, if not answered yet, is the one refused;
+        // otherwise the refusal is a new exchange at the end.
         match self.exchanges.back_mut() {
             Some(ex) if receiving_body && ex.reply == Reply::Awaiting => {
                 ex.keep_alive = false;
@@ -380,9 +384,10 @@ impl HttpConn {
     /// The server is closing gracefully: finish what is owed with `Connection: close`, read no
     /// new request. Idle connections close at once.
     pub fn drain(&mut self) -> Effects {
+        let idle = self.is_idle();
         self.draining = true;
         self.parser.stop_after_current();
-        if self.is_idle() {
+        if idle {
             self.close_pending = true;
         } else if let Some(last) = self.exchanges.back_mut() {
             if last.reply == Reply::Awaiting {
