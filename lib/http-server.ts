@@ -281,9 +281,9 @@ export class HttpRequest {
     this.#checkFresh('startResponse');
     const loop = this.socket.server.loop;
     const status = checkStatus('startResponse', opts.status ?? 200);
-    const flat = flattenHeaders('startResponse', opts.headers);
+    const n = encodeHeaders('startResponse', opts.headers);
     try {
-      loop.native.httpStart(this.socket.id, this.seq, status, flat, false);
+      loop.native.httpStart(this.socket.id, this.seq, status, n, encoded);
     } catch (err) {
       throw asTypeError(err);
     }
@@ -313,14 +313,15 @@ export class HttpRequest {
   respond(opts: ResponseOpts, close: boolean): void {
     this.#checkFresh('httpResponse');
     const status = checkStatus('httpResponse', opts.status ?? 200);
-    const flat = opts.headers === undefined ? null : flattenHeaders('httpResponse', opts.headers);
-    let body = opts.body ?? '';
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
-      checkData('httpResponse', body);
-      body = body as Uint8Array;
-    }
+    const n = encodeHeaders('httpResponse', opts.headers);
+    const body = opts.body ?? '';
+    const native = this.socket.server.loop.native;
     try {
-      this.socket.server.loop.native.httpRespond(this.socket.id, this.seq, status, flat, body as string | Uint8Array, close);
+      if (typeof body === 'string') native.httpRespond(this.socket.id, this.seq, status, n, encoded, body, close);
+      else {
+        checkData('httpResponse', body);
+        native.httpRespondBytes(this.socket.id, this.seq, status, n, encoded, body as Uint8Array, close);
+      }
     } catch (err) {
       throw asTypeError(err);
     }
@@ -353,25 +354,42 @@ function checkStatus(fn: string, status: unknown): number {
   return status;
 }
 
-/** `[name, value, name, value, …]` from pairs or an object; values become strings. */
-function flattenHeaders(fn: string, headers: HeadersInit | undefined): string[] | null {
-  if (headers === undefined || headers === null) return null;
-  const flat: string[] = [];
+/** The header fields `encodeHeaders` encoded last, for the native call that follows it. */
+let encoded = '';
+
+/**
+ * Encodes header fields as `name\0value\0…` into `encoded` and returns their count: one string
+ * for the binding instead of two per field (a NUL inside a field is refused there).
+ */
+function encodeHeaders(fn: string, headers: HeadersInit | undefined): number {
+  encoded = '';
+  if (headers === undefined || headers === null) return 0;
+  let n = 0;
+  let s = '';
   if (Array.isArray(headers)) {
     for (const pair of headers) {
       if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`${fn}: headers must be [name, value] pairs`);
-      flat.push(String(pair[0]), String(pair[1]));
+      s += `${pair[0]}\0${pair[1]}\0`;
+      n++;
     }
   } else if (typeof headers === 'object') {
     for (const name of Object.keys(headers)) {
       const v = headers[name]!;
-      if (Array.isArray(v)) for (const x of v) flat.push(name, String(x));
-      else flat.push(name, String(v));
+      if (Array.isArray(v)) {
+        for (const x of v) {
+          s += `${name}\0${x}\0`;
+          n++;
+        }
+      } else {
+        s += `${name}\0${v}\0`;
+        n++;
+      }
     }
   } else {
     throw new TypeError(`${fn}: headers must be an array of pairs or an object`);
   }
-  return flat;
+  encoded = s;
+  return n;
 }
 
 /** The binding refuses split-prone headers with an InvalidArg error: the contract says TypeError. */

@@ -1,7 +1,7 @@
 //! HTTP server commands: listen, respond (whole or streamed), close. Responses are checked here,
 //! before they are queued, so that a header with CR/LF/NUL throws at the call and nothing is sent.
 
-use evasync::http::{check_response, HttpServerOptions, Response};
+use evasync::http::{HttpServerOptions, Response};
 use evasync::Command;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -21,18 +21,45 @@ pub struct HttpOptions {
     pub stream_body: bool,
 }
 
-/// Pairs from the flat `[name, value, name, value, …]` list the TS layer passes.
-fn pairs(flat: Option<Vec<String>>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut it = flat.unwrap_or_default().into_iter();
-    while let (Some(n), Some(v)) = (it.next(), it.next()) {
-        out.push((n, v));
+/// Header fields arrive as one string `name\0value\0name\0value\0…` with their count: one string
+/// conversion per response instead of two per field. A NUL inside a name or value (which HTTP
+/// forbids anyway) shows up as a count mismatch and is refused like any other bad byte.
+fn fields(count: u32, flat: &str) -> Result<Vec<(&[u8], &[u8])>> {
+    let mut parts = flat.as_bytes().split(|b| *b == 0);
+    let mut out = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        match (parts.next(), parts.next()) {
+            (Some(n), Some(v)) => out.push((n, v)),
+            _ => return Err(type_error("invalid header field (NUL)")),
+        }
     }
-    out
+    if parts.next().is_some_and(|rest| !rest.is_empty()) || parts.next().is_some() {
+        return Err(type_error("invalid header field (NUL)"));
+    }
+    Ok(out)
 }
 
 fn type_error(e: impl std::fmt::Display) -> Error {
     Error::new(Status::InvalidArg, e.to_string())
+}
+
+impl NativeLoop {
+    fn respond(
+        &self,
+        id: u32,
+        seq: u32,
+        status: u32,
+        count: u32,
+        flat: &str,
+        body: Vec<u8>,
+        close: bool,
+    ) -> Result<()> {
+        let mut response =
+            Response::new(status as u16, fields(count, flat)?, body).map_err(type_error)?;
+        response.close = close;
+        self.send(Command::HttpRespond { id, seq, response });
+        Ok(())
+    }
 }
 
 #[napi]
@@ -63,35 +90,37 @@ impl NativeLoop {
         result
     }
 
-    /// A whole response to request `seq` of connection `id`; `body` is bytes or a string.
-    /// Throws (and sends nothing) when a header would split the response.
+    /// A whole response with a string body to request `seq` of connection `id`. Throws (and
+    /// sends nothing) when a header would split the response.
     #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
     pub fn http_respond(
         &self,
         id: u32,
         seq: u32,
         status: u32,
-        headers: Option<Vec<String>>,
-        body: Either<String, &[u8]>,
+        count: u32,
+        headers: String,
+        body: String,
         close: bool,
     ) -> Result<()> {
-        let body = match body {
-            Either::A(s) => s.into_bytes(),
-            Either::B(b) => b.to_vec(),
-        };
-        let headers = pairs(headers);
-        check_response(status as u16, &headers, Some(body.len() as u64)).map_err(type_error)?;
-        self.send(Command::HttpRespond {
-            id,
-            seq,
-            response: Response {
-                status: status as u16,
-                headers,
-                body,
-                close,
-            },
-        });
-        Ok(())
+        self.respond(id, seq, status, count, &headers, body.into_bytes(), close)
+    }
+
+    /// `httpRespond` with a byte body.
+    #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn http_respond_bytes(
+        &self,
+        id: u32,
+        seq: u32,
+        status: u32,
+        count: u32,
+        headers: String,
+        body: &[u8],
+        close: bool,
+    ) -> Result<()> {
+        self.respond(id, seq, status, count, &headers, body.to_vec(), close)
     }
 
     /// The head of a streamed response.
@@ -101,21 +130,12 @@ impl NativeLoop {
         id: u32,
         seq: u32,
         status: u32,
-        headers: Option<Vec<String>>,
-        close: bool,
+        count: u32,
+        headers: String,
     ) -> Result<()> {
-        let headers = pairs(headers);
-        check_response(status as u16, &headers, None).map_err(type_error)?;
-        self.send(Command::HttpStart {
-            id,
-            seq,
-            response: Response {
-                status: status as u16,
-                headers,
-                body: Vec::new(),
-                close,
-            },
-        });
+        let response =
+            Response::head(status as u16, fields(count, &headers)?).map_err(type_error)?;
+        self.send(Command::HttpStart { id, seq, response });
         Ok(())
     }
 

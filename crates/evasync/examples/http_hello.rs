@@ -15,19 +15,16 @@ fn main() -> std::io::Result<()> {
     let (_, addr) =
         handle.http_server(([127, 0, 0, 1], port).into(), HttpServerOptions::default())?;
     println!("listening on http://{addr}/");
+    let hello = Response::new(
+        200,
+        [(b"Content-Type".as_slice(), b"text/plain".as_slice())],
+        b"Hello, World!".to_vec(),
+    )
+    .map_err(std::io::Error::other)?;
     let responder = handle.clone();
     reactor.run(&mut |ev: Event<'_>| {
         if let Event::HttpRequest { id, seq, .. } = ev {
-            responder.http_respond(
-                id,
-                seq,
-                Response {
-                    status: 200,
-                    headers: vec![("Content-Type".into(), "text/plain".into())],
-                    body: b"Hello, World!".to_vec(),
-                    close: false,
-                },
-            );
+            responder.http_respond(id, seq, hello.clone());
         }
     })
 }

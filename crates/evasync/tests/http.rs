@@ -20,11 +20,7 @@ fn serve(opts: HttpServerOptions) -> (Running, SocketAddr) {
 }
 
 fn ok(body: &str) -> Response {
-    Response {
-        status: 200,
-        body: body.as_bytes().to_vec(),
-        ..Default::default()
-    }
+    Response::new(200, [], body.as_bytes().to_vec()).unwrap()
 }
 
 fn client(addr: SocketAddr) -> TcpStream {
@@ -136,15 +132,8 @@ fn streamed_bodies_and_responses() {
         r.wait_for(5.0, |e| matches!(e, Ev::HttpBody(..))),
         Some(Ev::HttpBody(id, Vec::new(), true))
     );
-    r.handle.http_start(
-        id,
-        seq,
-        Response {
-            status: 200,
-            close: true,
-            ..Default::default()
-        },
-    );
+    r.handle
+        .http_start(id, seq, Response::head(200, []).unwrap().closing());
     r.handle.http_chunk(id, seq, b"hello ".to_vec());
     r.handle.http_chunk(id, seq, b"world".to_vec());
     r.handle.http_finish(id, seq);

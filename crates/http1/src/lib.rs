@@ -27,7 +27,8 @@ pub use request::{
     MAX_HEADERS_CAP,
 };
 pub use response::{
-    encode_chunk, encode_response_head, http_date, reason_phrase, status_has_no_body,
-    validate_header, BodyPlan, ResponseContext, ResponseError, ResponsePlan, LAST_CHUNK,
+    encode_chunk, encode_prepared_head, encode_response_head, http_date, reason_phrase,
+    status_has_no_body, validate_header, BodyPlan, PreparedHeaders, ResponseContext, ResponseError,
+    ResponsePlan, LAST_CHUNK,
 };
 pub use server::{ReadState, ServerConn, Step};

@@ -153,55 +153,120 @@ pub fn status_has_no_body(status: u16) -> bool {
     (100..200).contains(&status) || status == 204 || status == 304
 }
 
+/// An application's header fields, checked and encoded once (`Name: value CRLF` each, in order),
+/// with what the head encoder needs to know about them. Preparing them where the application
+/// calls (a binding) lets a bad field be refused there, synchronously, and leaves the engine
+/// nothing to re-check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreparedHeaders {
+    block: Vec<u8>,
+    content_length: Option<u64>,
+    has_transfer_encoding: bool,
+    has_date: bool,
+    has_connection: bool,
+    close: bool,
+}
+
+impl PreparedHeaders {
+    /// Checks and encodes `headers`; refuses names that are not tokens and values with CR, LF,
+    /// NUL or other controls, and a `Content-Length` that is not a number.
+    pub fn new<'h>(
+        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<PreparedHeaders, ResponseError> {
+        let mut p = PreparedHeaders::default();
+        for (name, value) in headers {
+            validate_header(name, value)?;
+            if name.eq_ignore_ascii_case(b"content-length") {
+                let n = std::str::from_utf8(value.trim_ascii())
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| ResponseError::InvalidValue("Content-Length".into()))?;
+                p.content_length = Some(n);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                p.has_transfer_encoding = true;
+            } else if name.eq_ignore_ascii_case(b"date") {
+                p.has_date = true;
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                p.has_connection = true;
+                p.close |= value
+                    .split(|b| *b == b',')
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
+            }
+            p.block.extend_from_slice(name);
+            p.block.extend_from_slice(b": ");
+            p.block.extend_from_slice(value);
+            p.block.extend_from_slice(b"\r\n");
+        }
+        Ok(p)
+    }
+
+    /// Checks a whole response's body against a `Content-Length` the application gave (bodiless
+    /// statuses and HEAD answers are exempt: there it describes what GET would send).
+    pub fn check_body(&self, status: u16, body_len: u64) -> Result<(), ResponseError> {
+        match self.content_length {
+            Some(n) if n != body_len && !status_has_no_body(status) => {
+                Err(ResponseError::ContentLengthMismatch)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// True when no field was given.
+    pub fn is_empty(&self) -> bool {
+        self.block.is_empty()
+    }
+}
+
 /// Appends a complete response head (status line, the application's fields in order, then the
 /// fields it left out, then the blank line) to `out`, and says how the body must be framed.
 /// On error `out` is left as it was.
 pub fn encode_response_head<'h>(
     out: &mut Vec<u8>,
     status: u16,
-    headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])> + Clone,
+    headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+    ctx: &ResponseContext<'_>,
+) -> Result<ResponsePlan, ResponseError> {
+    let prepared = PreparedHeaders::new(headers)?;
+    if let (Some(len), false) = (ctx.body_len, ctx.head_request) {
+        prepared.check_body(status, len)?;
+    }
+    encode_prepared_head(out, status, &prepared, ctx)
+}
+
+/// Appends decimal digits of `n`.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// [`encode_response_head`] for fields prepared beforehand.
+pub fn encode_prepared_head(
+    out: &mut Vec<u8>,
+    status: u16,
+    headers: &PreparedHeaders,
     ctx: &ResponseContext<'_>,
 ) -> Result<ResponsePlan, ResponseError> {
     if !(100..=999).contains(&status) {
         return Err(ResponseError::InvalidStatus(status));
     }
-    let mut user_length: Option<&[u8]> = None;
-    let mut user_te = false;
-    let mut user_date = false;
-    let mut user_connection = false;
-    let mut user_close = false;
-    for (name, value) in headers.clone() {
-        validate_header(name, value)?;
-        if name.eq_ignore_ascii_case(b"content-length") {
-            user_length = Some(value);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            user_te = true;
-        } else if name.eq_ignore_ascii_case(b"date") {
-            user_date = true;
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            user_connection = true;
-            user_close |= value
-                .split(|b| *b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
-        }
-    }
     let no_body_status = status_has_no_body(status);
-    if let (Some(len), Some(given), false, false) =
-        (ctx.body_len, user_length, ctx.head_request, no_body_status)
-    {
-        if given.trim_ascii() != len.to_string().as_bytes() {
-            return Err(ResponseError::ContentLengthMismatch);
-        }
-    }
     let informational = (100..200).contains(&status);
-    let mut close = !ctx.keep_alive || user_close;
-    // What frames the body, and which length field we must add.
+    let mut close = !ctx.keep_alive || headers.close;
     let mut add_length: Option<u64> = None;
     let mut add_chunked = false;
     let plan_body = if no_body_status {
         BodyPlan::Empty
     } else if let Some(len) = ctx.body_len {
-        if user_length.is_none() && !user_te {
+        if headers.content_length.is_none() && !headers.has_transfer_encoding {
             add_length = Some(len);
         }
         if ctx.head_request {
@@ -209,11 +274,7 @@ pub fn encode_response_head<'h>(
         } else {
             BodyPlan::Length(len)
         }
-    } else if let Some(given) = user_length {
-        let n = std::str::from_utf8(given.trim_ascii())
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| ResponseError::InvalidValue("Content-Length".into()))?;
+    } else if let Some(n) = headers.content_length {
         if ctx.head_request {
             BodyPlan::Empty
         } else {
@@ -221,33 +282,35 @@ pub fn encode_response_head<'h>(
         }
     } else if ctx.head_request {
         BodyPlan::Empty
-    } else if user_te || ctx.version == Version::Http11 {
-        add_chunked = !user_te;
+    } else if headers.has_transfer_encoding || ctx.version == Version::Http11 {
+        add_chunked = !headers.has_transfer_encoding;
         BodyPlan::Chunked
     } else {
         close = true;
         BodyPlan::UntilClose
     };
-    let reason = reason_phrase(status);
-    let _ = write!(out, "HTTP/1.1 {status} {reason}\r\n");
-    for (name, value) in headers {
-        out.extend_from_slice(name);
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
-    }
-    if !user_date && !informational {
+
+    out.reserve(headers.block.len() + 128);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&headers.block);
+    if !headers.has_date && !informational {
         out.extend_from_slice(b"Date: ");
         out.extend_from_slice(ctx.date);
         out.extend_from_slice(b"\r\n");
     }
     if let Some(len) = add_length {
-        let _ = write!(out, "Content-Length: {len}\r\n");
+        out.extend_from_slice(b"Content-Length: ");
+        push_decimal(out, len);
+        out.extend_from_slice(b"\r\n");
     }
     if add_chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
-    if !user_connection && !informational {
+    if !headers.has_connection && !informational {
         out.extend_from_slice(if close {
             b"Connection: close\r\n".as_slice()
         } else {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use evasync_http1::{
-    encode_chunk, encode_response_head, reason_phrase, BodyFraming, BodyPlan, HeaderSpan, Limits,
+    encode_chunk, encode_prepared_head, reason_phrase, BodyFraming, BodyPlan, HeaderSpan, Limits,
     ReadState, RequestHead, ResponseContext, ServerConn, Step, Version, LAST_CHUNK,
     MAX_HEADERS_CAP,
 };
@@ -442,8 +442,7 @@ impl HttpConn {
         let ctx = self.context(idx, date, Some(r.body.len() as u64));
         let mut plan = None;
         self.emit(idx, |out| {
-            let headers = r.headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
-            match encode_response_head(out, r.status, headers, &ctx) {
+            match encode_prepared_head(out, r.status, &r.headers, &ctx) {
                 Ok(p) => {
                     if let BodyPlan::Length(_) = p.body {
                         out.extend_from_slice(&r.body);
@@ -476,8 +475,7 @@ impl HttpConn {
         let ctx = self.context(idx, date, None);
         let mut plan = None;
         self.emit(idx, |out| {
-            let headers = r.headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
-            match encode_response_head(out, r.status, headers, &ctx) {
+            match encode_prepared_head(out, r.status, &r.headers, &ctx) {
                 Ok(p) => plan = Some(p),
                 Err(_) => out.extend_from_slice(&error_response(500, ctx.date)),
             }

@@ -12,7 +12,7 @@ pub use evasync_http1 as parse;
 use std::time::Duration;
 
 use crate::config::ServerOptions;
-use parse::{ResponseContext, ResponseError, Version};
+use parse::{PreparedHeaders, ResponseError};
 
 pub(crate) use conn::HttpConn;
 pub(crate) use date::DateCache;
@@ -53,38 +53,64 @@ impl Default for HttpServerOptions {
     }
 }
 
-/// A response, whole or the head of a streamed one.
+/// A response, whole or the head of a streamed one. Its header fields are checked when it is
+/// made ([`Response::new`], [`Response::head`]), so queuing it cannot fail later.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
     /// The status.
     pub status: u16,
-    /// Header fields in order, as the application gave them.
-    pub headers: Vec<(String, String)>,
+    /// Header fields, checked and encoded in order.
+    pub headers: PreparedHeaders,
     /// The body of a whole response (ignored for a streamed one).
     pub body: Vec<u8>,
     /// Close the connection after this response.
     pub close: bool,
 }
 
-/// Checks a response before it is queued, so that a binding can refuse it synchronously (the
-/// engine would otherwise answer 500 in its place). `body_len` is `None` for a streamed one.
-pub fn check_response(
-    status: u16,
-    headers: &[(String, String)],
-    body_len: Option<u64>,
-) -> Result<(), ResponseError> {
-    let ctx = ResponseContext {
-        version: Version::Http11,
-        head_request: false,
-        keep_alive: true,
-        date: b"",
-        body_len,
-    };
-    parse::encode_response_head(
-        &mut Vec::new(),
-        status,
-        headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
-        &ctx,
-    )
-    .map(|_| ())
+impl Response {
+    /// A whole response. Refuses a status outside 100..=999, header fields that could split the
+    /// response (CR, LF, NUL, non-token names) and a `Content-Length` that contradicts `body`.
+    pub fn new<'h>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+        body: Vec<u8>,
+    ) -> Result<Response, ResponseError> {
+        let headers = Self::checked(status, headers)?;
+        headers.check_body(status, body.len() as u64)?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+            close: false,
+        })
+    }
+
+    /// The head of a streamed response (chunked for HTTP/1.1 unless a `Content-Length` is set).
+    pub fn head<'h>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<Response, ResponseError> {
+        Ok(Response {
+            status,
+            headers: Self::checked(status, headers)?,
+            body: Vec::new(),
+            close: false,
+        })
+    }
+
+    /// Closes the connection after this response.
+    pub fn closing(mut self) -> Response {
+        self.close = true;
+        self
+    }
+
+    fn checked<'h>(
+        status: u16,
+        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<PreparedHeaders, ResponseError> {
+        if !(100..=999).contains(&status) {
+            return Err(ResponseError::InvalidStatus(status));
+        }
+        PreparedHeaders::new(headers)
+    }
 }
