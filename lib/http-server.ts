@@ -279,14 +279,9 @@ export class HttpRequest {
   /** Starts a streamed response (chunked unless `Content-Length` is given). */
   startResponse(opts: { status?: number; headers?: HeadersInit } = {}): void {
     this.#checkFresh('startResponse');
-    const loop = this.socket.server.loop;
     const status = checkStatus('startResponse', opts.status ?? 200);
-    const n = encodeHeaders('startResponse', opts.headers);
-    try {
-      loop.native.httpStart(this.socket.id, this.seq, status, n, encoded);
-    } catch (err) {
-      throw asTypeError(err);
-    }
+    const fields = encodeFields('startResponse', opts.headers);
+    responses(this.socket.server.loop).push(OP_START, this.socket.id, this.seq, status, fieldCount, fields, undefined, 0);
     this.state = STREAMING;
   }
 
@@ -294,14 +289,14 @@ export class HttpRequest {
   writeChunk(data: Data): void {
     if (this.state !== STREAMING) throw new HttpError('writeChunk: call startResponse first (or the response is finished)');
     checkData('writeChunk', data);
-    this.socket.server.loop.native.httpChunk(this.socket.id, this.seq, data as string | Uint8Array);
+    responses(this.socket.server.loop).push(OP_CHUNK, this.socket.id, this.seq, 0, 0, '', data as string | Uint8Array, 0);
   }
 
   /** Ends a streamed response. */
   finishResponse(): void {
     if (this.state !== STREAMING) throw new HttpError('finishResponse: call startResponse first (or the response is finished)');
     this.state = DONE;
-    this.socket.server.loop.native.httpFinish(this.socket.id, this.seq);
+    responses(this.socket.server.loop).push(OP_FINISH, this.socket.id, this.seq, 0, 0, '', undefined, 0);
   }
 
   /** @internal */
@@ -313,18 +308,14 @@ export class HttpRequest {
   respond(opts: ResponseOpts, close: boolean): void {
     this.#checkFresh('httpResponse');
     const status = checkStatus('httpResponse', opts.status ?? 200);
-    const n = encodeHeaders('httpResponse', opts.headers);
+    const fields = encodeFields('httpResponse', opts.headers);
     const body = opts.body ?? '';
-    const native = this.socket.server.loop.native;
-    try {
-      if (typeof body === 'string') native.httpRespond(this.socket.id, this.seq, status, n, encoded, body, close);
-      else {
-        checkData('httpResponse', body);
-        native.httpRespondBytes(this.socket.id, this.seq, status, n, encoded, body as Uint8Array, close);
-      }
-    } catch (err) {
-      throw asTypeError(err);
+    if (typeof body !== 'string') checkData('httpResponse', body);
+    if (declaredLength >= 0 && !(status < 200 || status === 204 || status === 304)) {
+      const actual = typeof body === 'string' ? Buffer.byteLength(body) : (body as Uint8Array).byteLength;
+      if (actual !== declaredLength) throw new TypeError(`httpResponse: Content-Length ${declaredLength} does not match the body (${actual} bytes)`);
     }
+    responses(this.socket.server.loop).push(OP_WHOLE, this.socket.id, this.seq, status, fieldCount, fields, body as string | Uint8Array, close ? FLAG_CLOSE : 0);
     this.state = DONE;
   }
 
@@ -354,50 +345,157 @@ function checkStatus(fn: string, status: unknown): number {
   return status;
 }
 
-/** The header fields `encodeHeaders` encoded last, for the native call that follows it. */
-let encoded = '';
+/** Header names must be tokens; values may hold tab, visible ASCII and obs-text only. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** What `encodeFields` found besides the encoding (module state: one response at a time). */
+let fieldCount = 0;
+let declaredLength = -1;
+
+function field(fn: string, name: unknown, value: unknown): string {
+  const n = String(name);
+  const v = String(value);
+  if (!TOKEN.test(n)) throw new TypeError(`${fn}: invalid header name ${JSON.stringify(n)}`);
+  if (!VALUE.test(v)) throw new TypeError(`${fn}: invalid value for header ${JSON.stringify(n)} (CR, LF, NUL or another control character)`);
+  if (n.length === 14 && n.toLowerCase() === 'content-length') declaredLength = /^\s*\d+\s*$/.test(v) ? Number(v) : -2;
+  fieldCount++;
+  return `${n}\0${v}\0`;
+}
 
 /**
- * Encodes header fields as `name\0value\0…` into `encoded` and returns their count: one string
- * for the binding instead of two per field (a NUL inside a field is refused there).
+ * Checks header fields (TypeError for a name that is not a token or a value with CR, LF, NUL or
+ * other controls: nothing is sent) and encodes them as `name\0value\0…` for the response batch;
+ * sets `fieldCount` and `declaredLength`.
  */
-function encodeHeaders(fn: string, headers: HeadersInit | undefined): number {
-  encoded = '';
-  if (headers === undefined || headers === null) return 0;
-  let n = 0;
+function encodeFields(fn: string, headers: HeadersInit | undefined): string {
+  fieldCount = 0;
+  declaredLength = -1;
+  if (headers === undefined || headers === null) return '';
   let s = '';
   if (Array.isArray(headers)) {
     for (const pair of headers) {
       if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`${fn}: headers must be [name, value] pairs`);
-      s += `${pair[0]}\0${pair[1]}\0`;
-      n++;
+      s += field(fn, pair[0], pair[1]);
     }
   } else if (typeof headers === 'object') {
     for (const name of Object.keys(headers)) {
       const v = headers[name]!;
-      if (Array.isArray(v)) {
-        for (const x of v) {
-          s += `${name}\0${x}\0`;
-          n++;
-        }
-      } else {
-        s += `${name}\0${v}\0`;
-        n++;
-      }
+      if (Array.isArray(v)) for (const x of v) s += field(fn, name, x);
+      else s += field(fn, name, v);
     }
   } else {
     throw new TypeError(`${fn}: headers must be an array of pairs or an object`);
   }
-  encoded = s;
-  return n;
+  if (declaredLength === -2) throw new TypeError(`${fn}: Content-Length must be a non-negative integer`);
+  return s;
 }
 
-/** The binding refuses split-prone headers with an InvalidArg error: the contract says TypeError. */
-function asTypeError(err: unknown): unknown {
-  if (err instanceof Error && (err as { code?: unknown }).code === 'InvalidArg') {
-    return new TypeError(err.message);
+/** Batch record layout and ops (mirror `evasync::http::batch`). */
+const RECORD = 8;
+const OP_WHOLE = 1;
+const OP_START = 2;
+const OP_CHUNK = 3;
+const OP_FINISH = 4;
+const OP_ABORT = 5;
+const FLAG_CLOSE = 1;
+/** Bodies above this go to the engine in a call of their own rather than through the buffer. */
+const DIRECT_BODY = 256 * 1024;
+const INITIAL_BUFFER = 64 * 1024;
+
+/**
+ * The responses of the current tick, handed to the engine in one call (at the end of the tick,
+ * or before anything that must come after them). One call per event batch instead of one per
+ * response: with pipelining or many connections that is most of a response's native cost.
+ */
+class ResponseBatch {
+  readonly loop: Loop;
+  ops = new Uint32Array(RECORD * 256);
+  n = 0;
+  buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+  used = 0;
+  scheduled = false;
+  readonly flushBound = () => this.flush();
+
+  constructor(loop: Loop) {
+    this.loop = loop;
   }
-  return err;
+
+  push(op: number, conn: number, seq: number, status: number, count: number, fields: string, body: string | Uint8Array | undefined, flags: number): void {
+    const bodyMax = body === undefined ? 0 : typeof body === 'string' ? body.length * 3 : body.byteLength;
+    if (bodyMax > DIRECT_BODY && body !== undefined) {
+      this.flush();
+      this.direct(op, conn, seq, status, count, fields, body, flags);
+      return;
+    }
+    let used = this.used;
+    if (used + fields.length + bodyMax > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, used + fields.length + bodyMax));
+      this.buf.copy(bigger, 0, 0, used);
+      this.buf = bigger;
+    }
+    const buf = this.buf as Buffer & { latin1Write(s: string, off: number): number; utf8Write(s: string, off: number): number };
+    const fieldsLen = fields.length === 0 ? 0 : buf.latin1Write(fields, used);
+    used += fieldsLen;
+    let bodyLen = 0;
+    if (body !== undefined) {
+      if (typeof body === 'string') bodyLen = body.length === 0 ? 0 : buf.utf8Write(body, used);
+      else {
+        buf.set(body, used);
+        bodyLen = body.byteLength;
+      }
+    }
+    this.used = used + bodyLen;
+    let n = this.n;
+    if (n === this.ops.length) {
+      const more = new Uint32Array(n * 2);
+      more.set(this.ops);
+      this.ops = more;
+    }
+    const ops = this.ops;
+    ops[n] = op;
+    ops[n + 1] = conn;
+    ops[n + 2] = seq;
+    ops[n + 3] = status;
+    ops[n + 4] = count;
+    ops[n + 5] = fieldsLen;
+    ops[n + 6] = bodyLen;
+    ops[n + 7] = flags;
+    this.n = n + RECORD;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushBound);
+    }
+  }
+
+  /** A big body: its own buffer, one copy into the engine. */
+  private direct(op: number, conn: number, seq: number, status: number, count: number, fields: string, body: string | Uint8Array, flags: number): void {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const head = Buffer.from(fields, 'latin1');
+    const data = Buffer.concat([head, bytes]);
+    const ops = new Uint32Array([op, conn, seq, status, count, head.length, bytes.byteLength, flags]);
+    if (this.loop.running) this.loop.native.httpBatch(ops, data);
+  }
+
+  /** Hands every queued operation to the engine. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.n === 0) return;
+    const n = this.n;
+    const used = this.used;
+    this.n = 0;
+    this.used = 0;
+    if (this.loop.running) this.loop.native.httpBatch(this.ops.subarray(0, n), this.buf.subarray(0, used));
+    if (this.buf.length > 16 * INITIAL_BUFFER) this.buf = Buffer.allocUnsafe(INITIAL_BUFFER);
+  }
+}
+
+let batch: ResponseBatch | null = null;
+
+/** The response batch of `loop`. */
+function responses(loop: Loop): ResponseBatch {
+  if (batch === null || batch.loop !== loop) batch = new ResponseBatch(loop);
+  return batch;
 }
 
 /** An HTTP server (API.md §5). */
@@ -476,7 +574,7 @@ export class HttpServer implements Dispatchee {
             // The connection is going away regardless.
           }
         } else {
-          loop.native.tcpClose(req.socket.id, true);
+          responses(loop).push(OP_ABORT, req.socket.id, 0, 0, 0, '', undefined, 0);
         }
       }
       loop.appError(err, this.eventCb);
@@ -492,6 +590,8 @@ export class HttpServer implements Dispatchee {
     const graceful = opts.graceful ?? true;
     const timeout = seconds('timeout', opts.timeout) ?? DEFAULT_CLOSE_TIMEOUT;
     const loop = this.loop;
+    // Responses queued this tick go out before the server starts draining.
+    if (loop.running) responses(loop).flush();
     if (this.#listening) {
       this.#listening = false;
       loop.native.httpCloseServer(this.#id, graceful);

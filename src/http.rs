@@ -1,9 +1,8 @@
-//! HTTP server commands: listen, respond (whole or streamed), close. Responses are checked here,
-//! before they are queued, so that a header with CR/LF/NUL throws at the call and nothing is sent.
+//! HTTP server commands: listen, the batched response operations, close. Header fields are
+//! checked by the TS layer (which must throw at the call) and again by the engine.
 
-use evasync::http::{HttpServerOptions, Response};
+use evasync::http::HttpServerOptions;
 use evasync::Command;
-use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::event_loop::NativeLoop;
@@ -19,47 +18,6 @@ pub struct HttpOptions {
     pub keep_alive_timeout: Option<f64>,
     pub max_requests_per_connection: u32,
     pub stream_body: bool,
-}
-
-/// Header fields arrive as one string `name\0value\0name\0value\0…` with their count: one string
-/// conversion per response instead of two per field. A NUL inside a name or value (which HTTP
-/// forbids anyway) shows up as a count mismatch and is refused like any other bad byte.
-fn fields(count: u32, flat: &str) -> Result<Vec<(&[u8], &[u8])>> {
-    let mut parts = flat.as_bytes().split(|b| *b == 0);
-    let mut out = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        match (parts.next(), parts.next()) {
-            (Some(n), Some(v)) => out.push((n, v)),
-            _ => return Err(type_error("invalid header field (NUL)")),
-        }
-    }
-    if parts.next().is_some_and(|rest| !rest.is_empty()) || parts.next().is_some() {
-        return Err(type_error("invalid header field (NUL)"));
-    }
-    Ok(out)
-}
-
-fn type_error(e: impl std::fmt::Display) -> Error {
-    Error::new(Status::InvalidArg, e.to_string())
-}
-
-impl NativeLoop {
-    fn respond(
-        &self,
-        id: u32,
-        seq: u32,
-        status: u32,
-        count: u32,
-        flat: &str,
-        body: Vec<u8>,
-        close: bool,
-    ) -> Result<()> {
-        let mut response =
-            Response::new(status as u16, fields(count, flat)?, body).map_err(type_error)?;
-        response.close = close;
-        self.send(Command::HttpRespond { id, seq, response });
-        Ok(())
-    }
 }
 
 #[napi]
@@ -90,69 +48,14 @@ impl NativeLoop {
         result
     }
 
-    /// A whole response with a string body to request `seq` of connection `id`. Throws (and
-    /// sends nothing) when a header would split the response.
+    /// Many response operations at once (`evasync::http::batch` format): the TS layer gathers the
+    /// responses of a whole event batch and hands them over here in one call.
     #[napi(catch_unwind)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn http_respond(
-        &self,
-        id: u32,
-        seq: u32,
-        status: u32,
-        count: u32,
-        headers: String,
-        body: String,
-        close: bool,
-    ) -> Result<()> {
-        self.respond(id, seq, status, count, &headers, body.into_bytes(), close)
-    }
-
-    /// `httpRespond` with a byte body.
-    #[napi(catch_unwind)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn http_respond_bytes(
-        &self,
-        id: u32,
-        seq: u32,
-        status: u32,
-        count: u32,
-        headers: String,
-        body: &[u8],
-        close: bool,
-    ) -> Result<()> {
-        self.respond(id, seq, status, count, &headers, body.to_vec(), close)
-    }
-
-    /// The head of a streamed response.
-    #[napi(catch_unwind)]
-    pub fn http_start(
-        &self,
-        id: u32,
-        seq: u32,
-        status: u32,
-        count: u32,
-        headers: String,
-    ) -> Result<()> {
-        let response =
-            Response::head(status as u16, fields(count, &headers)?).map_err(type_error)?;
-        self.send(Command::HttpStart { id, seq, response });
-        Ok(())
-    }
-
-    /// A piece of a streamed response body.
-    #[napi(catch_unwind)]
-    pub fn http_chunk(&self, id: u32, seq: u32, data: Either<String, &[u8]>) {
-        let data = match data {
-            Either::A(s) => s.into_bytes(),
-            Either::B(b) => b.to_vec(),
-        };
-        self.send(Command::HttpChunk { id, seq, data });
-    }
-
-    /// The end of a streamed response.
-    #[napi(catch_unwind)]
-    pub fn http_finish(&self, id: u32, seq: u32) {
-        self.send(Command::HttpFinish { id, seq });
+    pub fn http_batch(&self, ops: &[u32], data: &[u8]) {
+        self.send(Command::HttpBatch {
+            ops: ops.to_vec(),
+            data: data.to_vec(),
+        });
     }
 
     /// Stops an HTTP server: drains its connections, or aborts them when not `graceful`.

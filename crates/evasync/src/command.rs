@@ -87,6 +87,13 @@ pub enum Command {
         /// The request's sequence number.
         seq: u32,
     },
+    /// Many response operations at once, in the format of [`crate::http::batch`].
+    HttpBatch {
+        /// Records of [`crate::http::batch::RECORD`] words.
+        ops: Vec<u32>,
+        /// Header fields and bodies the records point into, in record order.
+        data: Vec<u8>,
+    },
     /// Stop an HTTP server: drain its connections gracefully or abort them.
     HttpCloseServer {
         /// Server id.

@@ -81,6 +81,8 @@ pub struct Reactor {
     pub(crate) date: crate::http::DateCache,
     /// HTTP connections with response bytes to write at the end of the command batch.
     pub(crate) http_flush_list: Vec<Id>,
+    /// Scratch for the header fields of batched responses.
+    pub(crate) http_prepared: evasync_http1::PreparedHeaders,
 }
 
 fn lock(m: &Mutex<Vec<Command>>) -> MutexGuard<'_, Vec<Command>> {
@@ -116,6 +118,7 @@ impl Reactor {
             http_headers: Vec::new(),
             date: crate::http::DateCache::default(),
             http_flush_list: Vec::new(),
+            http_prepared: evasync_http1::PreparedHeaders::default(),
         })
     }
 
@@ -276,6 +279,7 @@ impl Reactor {
             }
             Command::HttpFinish { id, seq } => self.http_response(id, seq, ResponsePart::End, sink),
             Command::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
+            Command::HttpBatch { ops, data } => self.http_batch(&ops, &data, sink),
             Command::CloseServer { id } => self.close_server(id),
             Command::Connect { id, target, opts } => self.connect(id, target, opts, sink),
             Command::Resolved { id, result } => self.resolved(id, result, sink),

@@ -72,14 +72,46 @@ pub struct ResponsePlan {
     pub close: bool,
 }
 
-/// True for bytes allowed in a token (header names): RFC 9110 §5.6.2 tchar.
+/// Byte classes for validation, one table lookup per byte: bit 0 tchar (RFC 9110 §5.6.2, header
+/// names), bit 1 field-value byte (visible ASCII, space, tab, obs-text).
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let tchar = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        let value = c == b'\t' || (c >= b' ' && c <= b'~') || c >= 0x80;
+        t[b] = (tchar as u8) | ((value as u8) << 1);
+        b += 1;
+    }
+    t
+};
+
+/// True for bytes allowed in a token (header names).
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    CLASS[b as usize] & 1 != 0
 }
 
-/// True for bytes allowed in a field value: visible ASCII, space, tab and obs-text.
+/// True for bytes allowed in a field value.
 fn is_value_byte(b: u8) -> bool {
-    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
+    CLASS[b as usize] & 2 != 0
 }
 
 /// Checks one header field; the error names the header.
@@ -174,6 +206,20 @@ impl PreparedHeaders {
         headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
     ) -> Result<PreparedHeaders, ResponseError> {
         let mut p = PreparedHeaders::default();
+        p.refill(headers)?;
+        Ok(p)
+    }
+
+    /// [`PreparedHeaders::new`] into an existing value, reusing its buffer (a hot path prepares
+    /// every response into one scratch value). On error the value is left empty.
+    pub fn refill<'h>(
+        &mut self,
+        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+    ) -> Result<(), ResponseError> {
+        let mut block = std::mem::take(&mut self.block);
+        block.clear();
+        *self = PreparedHeaders::default();
+        let p = self;
         for (name, value) in headers {
             validate_header(name, value)?;
             if name.eq_ignore_ascii_case(b"content-length") {
@@ -192,12 +238,13 @@ impl PreparedHeaders {
                     .split(|b| *b == b',')
                     .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"));
             }
-            p.block.extend_from_slice(name);
-            p.block.extend_from_slice(b": ");
-            p.block.extend_from_slice(value);
-            p.block.extend_from_slice(b"\r\n");
+            block.extend_from_slice(name);
+            block.extend_from_slice(b": ");
+            block.extend_from_slice(value);
+            block.extend_from_slice(b"\r\n");
         }
-        Ok(p)
+        p.block = block;
+        Ok(())
     }
 
     /// Checks a whole response's body against a `Content-Length` the application gave (bodiless

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use evasync_http1::{
     encode_chunk, encode_prepared_head, reason_phrase, BodyFraming, BodyPlan, HeaderSpan, Limits,
-    ReadState, RequestHead, ResponseContext, ServerConn, Step, Version, LAST_CHUNK,
-    MAX_HEADERS_CAP,
+    PreparedHeaders, ReadState, RequestHead, ResponseContext, ServerConn, Step, Version,
+    LAST_CHUNK, MAX_HEADERS_CAP,
 };
 
 use crate::event::{Event, EventSink};
@@ -430,22 +430,36 @@ impl HttpConn {
     /// A whole response for request `seq`. A response to an unknown or answered request is
     /// dropped (its connection failed, or the binding already refused the second answer).
     pub fn respond(&mut self, seq: u32, r: &Response, date: &[u8]) -> Effects {
+        self.respond_parts(seq, r.status, &r.headers, &r.body, r.close, date)
+    }
+
+    /// [`HttpConn::respond`] from borrowed parts (the batched path encodes straight from the
+    /// binding's buffer).
+    pub fn respond_parts(
+        &mut self,
+        seq: u32,
+        status: u16,
+        headers: &PreparedHeaders,
+        body: &[u8],
+        close: bool,
+        date: &[u8],
+    ) -> Effects {
         let Some(idx) = self.find(seq) else {
             return self.effects();
         };
         if self.exchanges[idx].reply != Reply::Awaiting {
             return self.effects();
         }
-        if r.close {
+        if close {
             self.exchanges[idx].keep_alive = false;
         }
-        let ctx = self.context(idx, date, Some(r.body.len() as u64));
+        let ctx = self.context(idx, date, Some(body.len() as u64));
         let mut plan = None;
         self.emit(idx, |out| {
-            match encode_prepared_head(out, r.status, &r.headers, &ctx) {
+            match encode_prepared_head(out, status, headers, &ctx) {
                 Ok(p) => {
                     if let BodyPlan::Length(_) = p.body {
-                        out.extend_from_slice(&r.body);
+                        out.extend_from_slice(body);
                     }
                     plan = Some(p);
                 }
@@ -463,19 +477,31 @@ impl HttpConn {
 
     /// The head of a streamed response for request `seq`.
     pub fn start(&mut self, seq: u32, r: &Response, date: &[u8]) -> Effects {
+        self.start_parts(seq, r.status, &r.headers, r.close, date)
+    }
+
+    /// [`HttpConn::start`] from borrowed parts.
+    pub fn start_parts(
+        &mut self,
+        seq: u32,
+        status: u16,
+        headers: &PreparedHeaders,
+        close: bool,
+        date: &[u8],
+    ) -> Effects {
         let Some(idx) = self.find(seq) else {
             return self.effects();
         };
         if self.exchanges[idx].reply != Reply::Awaiting {
             return self.effects();
         }
-        if r.close {
+        if close {
             self.exchanges[idx].keep_alive = false;
         }
         let ctx = self.context(idx, date, None);
         let mut plan = None;
         self.emit(idx, |out| {
-            match encode_prepared_head(out, r.status, &r.headers, &ctx) {
+            match encode_prepared_head(out, status, headers, &ctx) {
                 Ok(p) => plan = Some(p),
                 Err(_) => out.extend_from_slice(&error_response(500, ctx.date)),
             }

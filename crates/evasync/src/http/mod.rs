@@ -3,6 +3,7 @@
 //! module drives it: it feeds received bytes in, reports requests as events, orders responses,
 //! enforces the timeouts and closes connections when the protocol says so.
 
+pub mod batch;
 mod conn;
 mod date;
 pub(crate) mod reactor_http;

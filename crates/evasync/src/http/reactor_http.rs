@@ -8,7 +8,8 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::event::EventSink;
 use crate::http::conn::{Ctx, Effects};
-use crate::http::{HttpConn, HttpServerOptions, Response};
+use crate::http::parse::PreparedHeaders;
+use crate::http::{batch, HttpConn, HttpServerOptions, Response};
 use crate::id::Id;
 use crate::reactor::{Reactor, TimerKey};
 use crate::stats;
@@ -19,6 +20,17 @@ use crate::tcp::listen::BoundListener;
 pub(crate) enum ResponsePart<'a> {
     Whole(&'a Response),
     Head(&'a Response),
+    WholeParts {
+        status: u16,
+        headers: &'a PreparedHeaders,
+        body: &'a [u8],
+        close: bool,
+    },
+    HeadParts {
+        status: u16,
+        headers: &'a PreparedHeaders,
+        close: bool,
+    },
     Chunk(&'a [u8]),
     End,
 }
@@ -130,6 +142,17 @@ impl Reactor {
         let mut eff = match part {
             ResponsePart::Whole(r) => http.respond(seq, r, date.now()),
             ResponsePart::Head(r) => http.start(seq, r, date.now()),
+            ResponsePart::WholeParts {
+                status,
+                headers,
+                body,
+                close,
+            } => http.respond_parts(seq, status, headers, body, close, date.now()),
+            ResponsePart::HeadParts {
+                status,
+                headers,
+                close,
+            } => http.start_parts(seq, status, headers, close, date.now()),
             ResponsePart::Chunk(data) => http.chunk(seq, data),
             ResponsePart::End => http.finish(seq),
         };
@@ -153,6 +176,64 @@ impl Reactor {
             }
         }
         self.http_effects(id, eff, true, sink);
+    }
+
+    /// Applies a batch of response operations (see [`crate::http::batch`]), in order.
+    pub(crate) fn http_batch(&mut self, ops: &[u32], data: &[u8], sink: &mut dyn EventSink) {
+        let mut prepared = std::mem::take(&mut self.http_prepared);
+        let mut off = 0usize;
+        for rec in ops.chunks_exact(batch::RECORD) {
+            let &[op, id, seq, status, count, fields_len, body_len, flags] = rec else {
+                continue;
+            };
+            let fields = data.get(off..off + fields_len as usize).unwrap_or(&[]);
+            off += fields_len as usize;
+            let body = data.get(off..off + body_len as usize).unwrap_or(&[]);
+            off += body_len as usize;
+            let close = flags & batch::FLAG_CLOSE != 0;
+            let status = u16::try_from(status).unwrap_or(0);
+            match op {
+                batch::OP_WHOLE | batch::OP_START => {
+                    let checked = batch::fields(fields, count)
+                        .and_then(|f| prepared.refill(f).ok())
+                        .filter(|_| (100..=999).contains(&status))
+                        .filter(|_| {
+                            op == batch::OP_START
+                                || prepared.check_body(status, body.len() as u64).is_ok()
+                        });
+                    let part = match (checked, op) {
+                        (Some(()), batch::OP_WHOLE) => ResponsePart::WholeParts {
+                            status,
+                            headers: &prepared,
+                            body,
+                            close,
+                        },
+                        (Some(()), _) => ResponsePart::HeadParts {
+                            status,
+                            headers: &prepared,
+                            close,
+                        },
+                        // The binding checks before queuing; should a bad response get here
+                        // anyway, the client gets a 500 rather than a broken message.
+                        (None, _) => {
+                            prepared = PreparedHeaders::default();
+                            ResponsePart::WholeParts {
+                                status: 500,
+                                headers: &prepared,
+                                body: &[],
+                                close: true,
+                            }
+                        }
+                    };
+                    self.http_response(id, seq, part, sink);
+                }
+                batch::OP_CHUNK => self.http_response(id, seq, ResponsePart::Chunk(body), sink),
+                batch::OP_FINISH => self.http_response(id, seq, ResponsePart::End, sink),
+                batch::OP_ABORT => self.close(id, true, sink),
+                _ => {}
+            }
+        }
+        self.http_prepared = prepared;
     }
 
     /// Acts on what the state machine asked: write (now, or at the end of the command batch
