@@ -200,6 +200,9 @@ impl Reactor {
                 return Err(e);
             }
         }
+        if !self.events.is_empty() {
+            self.date.refresh();
+        }
         let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         for ev in events.iter() {
             let token = ev.token();
@@ -250,6 +253,9 @@ impl Reactor {
     /// Applies one command now (drivers running on the reactor's own thread may call this
     /// directly instead of queuing).
     pub fn apply(&mut self, cmd: Command, sink: &mut dyn EventSink) {
+        if let Command::HttpBatch { .. } = cmd {
+            self.date.refresh();
+        }
         match cmd {
             Command::Delay {
                 id,

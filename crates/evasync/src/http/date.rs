@@ -1,19 +1,33 @@
-//! The `Date` header value, formatted once per second rather than once per response.
+//! The reactor's clock for HTTP: the time and the `Date` header value, read once per turn (or
+//! command batch) rather than once per request, and the date formatted once per second.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use evasync_http1::http_date;
 
-/// The current IMF-fixdate, refreshed when the second changes.
-#[derive(Default)]
+/// The time of the current turn and its IMF-fixdate.
 pub(crate) struct DateCache {
+    now: Instant,
     secs: u64,
     text: Vec<u8>,
 }
 
+impl Default for DateCache {
+    fn default() -> Self {
+        let mut d = DateCache {
+            now: Instant::now(),
+            secs: 0,
+            text: Vec::new(),
+        };
+        d.refresh();
+        d
+    }
+}
+
 impl DateCache {
-    /// The date now, as header value bytes.
-    pub fn now(&mut self) -> &[u8] {
+    /// Reads the clocks (start of a turn or of a command batch).
+    pub fn refresh(&mut self) {
+        self.now = Instant::now();
         let secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -21,6 +35,15 @@ impl DateCache {
             self.secs = secs;
             self.text = http_date(secs).into_bytes();
         }
+    }
+
+    /// The date as header value bytes.
+    pub fn now(&self) -> &[u8] {
         &self.text
+    }
+
+    /// The time read by the last refresh.
+    pub fn instant(&self) -> Instant {
+        self.now
     }
 }

@@ -65,7 +65,7 @@ impl Reactor {
         };
         let mut ctx = Ctx {
             id,
-            now: Instant::now(),
+            now: date.instant(),
             date: date.now(),
             headers: http_headers,
         };
@@ -160,7 +160,7 @@ impl Reactor {
             // Fewer responses owed than the pipelining bound: parse what was held back, read on.
             let mut ctx = Ctx {
                 id,
-                now: Instant::now(),
+                now: date.instant(),
                 date: date.now(),
                 headers: http_headers,
             };
