@@ -3,8 +3,12 @@
  *   npm start
  * 1. timers: a delay, an interval, equal deadlines in creation order;
  * 2. TCP: an echo server, 50 clients hammering it for 3 s, a stats line once per second;
+ * 3. HTTP: a server answering on loopback, node:http keep-alive clients loading it for 2 s, its
+ *    stats, then a graceful close;
  * then everything closes and the loop ends by itself.
  */
+import * as http from 'node:http';
+
 import * as as from 'evasync';
 
 const CLIENTS = 50;
@@ -62,10 +66,49 @@ async function tcpPart(): Promise<void> {
   line('tcp', `${echoed} round trips of ${MESSAGE.length} B in ${secs.toFixed(1)} s (${Math.round(echoed / secs)}/s)`);
 }
 
+async function httpPart(): Promise<void> {
+  const server = as.httpServer('127.0.0.1', 0, (req) => {
+    as.httpResponse(req, { headers: [['Content-Type', 'text/plain']], body: `hello from evasync, you asked for ${req.resource}\n` });
+  });
+  line('http', `server on http://${server.address}:${server.port}/; 50 node:http keep-alive clients for 2 s`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+  let answered = 0;
+  let first = '';
+  const until = Date.now() + 2000;
+  const client = async () => {
+    while (Date.now() < until) {
+      await new Promise<void>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: server.port, path: `/item/${answered}`, agent }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => {
+              if (!first) first = `${res.statusCode} ${body.trim()}`;
+              answered++;
+              resolve();
+            });
+          })
+          .on('error', reject);
+      });
+    }
+  };
+  const meter = as.interval(() => {
+    const s = as.stats();
+    line('stats', `httpConnections=${s.incomingHttpConnections} answered=${answered} batches=${s.eventBatches}`);
+  }, { time: 1 });
+  await Promise.all(Array.from({ length: 50 }, client));
+  meter.free();
+  line('http', `first answer: ${first}; ${answered} requests in 2 s (${Math.round(answered / 2)}/s, client-bound: node:http is the client)`);
+  agent.destroy();
+  await server.close({ timeout: 1 });
+  line('http', `closed gracefully; connections now ${as.stats().incomingHttpConnections}`);
+}
+
 async function main(): Promise<void> {
   await as.startEventLoop(async () => {
     await timersPart();
     await tcpPart();
+    await httpPart();
   });
   const s = as.stats();
   line('done', `the loop ended by itself; stats now ${JSON.stringify({ in: s.incomingTcpConnections, out: s.outgoingTcpConnections, timers: s.activeTimers })}`);
