@@ -33,6 +33,16 @@ export {
   type WriteOpts,
 } from './lib/tcp';
 export {
+  dnsCacheClear,
+  dnsLookup,
+  dnsLookupAll,
+  reverseDnsLookup,
+  setDnsServers,
+  type DnsServerOpts,
+  type LookupAddress,
+  type LookupOpts,
+} from './lib/dns';
+export {
   httpResponse,
   httpServer,
   HttpConnection,

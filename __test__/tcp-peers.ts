@@ -48,11 +48,11 @@ export function closeServer(server: net.Server): Promise<void> {
  * A listener that never accepts: a child Node process listens with backlog 0 and then blocks its
  * own event loop, so the kernel's accept queue fills and later SYNs go unanswered.
  */
-export async function blackholeListener(): Promise<{ port: number; child: ChildProcess }> {
+export async function blackholeListener(host = '127.0.0.1'): Promise<{ port: number; child: ChildProcess }> {
   const script = `
     const net = require('net');
     const s = net.createServer();
-    s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+    s.listen({ port: 0, host: ${JSON.stringify(host)}, backlog: 1 }, () => {
       // Block at once, inside the listen callback, so libuv never gets to accept.
       require('fs').writeSync(1, String(s.address().port) + '\\n');
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
@@ -70,7 +70,7 @@ export async function blackholeListener(): Promise<{ port: number; child: ChildP
   // Fill the accept queue (capacity backlog + 1 on Linux; Node turns 0 into its default) so the next SYN is dropped.
   const fillers: net.Socket[] = [];
   for (let i = 0; i < 4; i++) {
-    const c = net.connect(port, '127.0.0.1');
+    const c = net.connect(port, host);
     c.on('error', () => {});
     fillers.push(c);
   }

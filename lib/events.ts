@@ -16,6 +16,9 @@ export const enum Kind {
   HttpRequest = 13,
   HttpBody = 14,
   HttpBodyEnd = 15,
+  DnsAddrs = 16,
+  DnsName = 17,
+  DnsFailed = 18,
 }
 
 /** Flags of an HttpRequest record (`http_flag` in src/events.rs). */

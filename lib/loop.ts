@@ -107,6 +107,7 @@ export class Loop {
   incomingTcp = 0;
   outgoingTcp = 0;
   incomingHttp = 0;
+  openDns = 0;
   activeTimers = 0;
   servers = 0;
   fnRegistry = 0;
@@ -384,7 +385,7 @@ export class Loop {
       outgoingTcpConnections: this.outgoingTcp,
       incomingHttpConnections: this.incomingHttp,
       outgoingHttpConnections: 0,
-      openDnsQueries: 0,
+      openDnsQueries: this.openDns,
       activeTimers: this.activeTimers,
       fnRegistryCount: this.fnRegistry,
       dataRegistryCount: this.dataRegistry,
@@ -505,6 +506,9 @@ export function errnoName(errno: number): string | number {
   }
 }
 
+/** DNS error codes by the number the engine sends (`DnsErrorCode` in crates/evasync/src/dns). */
+const DNS_CODES: Array<string | undefined> = [undefined, 'ENOTFOUND', 'ENODATA', 'ETIMEOUT', 'ESERVFAIL', 'ECONNREFUSED'];
+
 /** Builds the condition object for an engine error. */
 export function conditionFor(
   kind: number,
@@ -525,7 +529,7 @@ export function conditionFor(
     case ErrKind.AddressInUse:
       return new AddressInUse(message, opts);
     case ErrKind.Dns:
-      return new DnsError(message, { ...opts, errcode: errcode === -1 ? 'ENOTFOUND' : errcode });
+      return new DnsError(message, { ...opts, errcode: DNS_CODES[errno] ?? 'ENOTFOUND' });
     case ErrKind.Tls:
       return new TlsError(message, opts);
     case ErrKind.SocketClosed:

@@ -30,6 +30,12 @@ pub mod kind {
     pub const HTTP_REQUEST: u32 = 13;
     pub const HTTP_BODY: u32 = 14;
     pub const HTTP_BODY_END: u32 = 15;
+    /// A lookup's addresses, space-separated text.
+    pub const DNS_ADDRS: u32 = 16;
+    /// A reverse lookup's name.
+    pub const DNS_NAME: u32 = 17;
+    /// A lookup failed (error text as FAILED).
+    pub const DNS_FAILED: u32 = 18;
 }
 
 /// Flags of an HTTP_REQUEST record.
@@ -168,6 +174,22 @@ impl Batch {
                     headers_len as u32,
                 ]);
             }
+            Event::DnsResolved { id, result } => match result {
+                Ok(evasync::dns::DnsAnswer::Addrs(addrs)) => {
+                    let (off, len) = self.text(|s| {
+                        for (i, a) in addrs.iter().enumerate() {
+                            let sep = if i == 0 { "" } else { " " };
+                            let _ = write!(s, "{sep}{a}");
+                        }
+                    });
+                    self.push(kind::DNS_ADDRS, id, off, len);
+                }
+                Ok(evasync::dns::DnsAnswer::Name(name)) => {
+                    let (off, len) = self.text(|s| s.extend_from_slice(name.as_bytes()));
+                    self.push(kind::DNS_NAME, id, off, len);
+                }
+                Err(e) => self.error(kind::DNS_FAILED, id, &e),
+            },
             Event::HttpBody { id, data, finished } => {
                 let off = self.arena.len() as u32;
                 self.arena.extend_from_slice(data);

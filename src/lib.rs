@@ -3,6 +3,7 @@
 //! per exported area (`timer`, `tcp`, `http`). Every export catches panics (`catch_unwind`), so no panic
 //! crosses into Node; the reactor thread reports its own as a fatal event.
 
+mod dns;
 #[cfg(unix)]
 mod driver_main;
 mod event_loop;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::{ConnectOptions, ServerOptions};
+use crate::dns::{DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery};
 use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
 use crate::tcp::listen::BoundListener;
@@ -115,13 +116,24 @@ pub enum Command {
         /// How.
         opts: ConnectOptions,
     },
-    /// The answer to a name lookup started for a connect.
-    Resolved {
-        /// Socket id.
+    /// Look a name or address up; [`crate::Event::DnsResolved`] follows.
+    DnsQuery {
+        /// Query id (from [`crate::Handle::next_id`]).
         id: Id,
-        /// The addresses, or the error text.
-        result: Result<Vec<SocketAddr>, String>,
+        /// What to ask.
+        query: DnsQuery,
     },
+    /// An answer from the resolver thread (internal: queries and connects wait for it).
+    DnsDone {
+        /// Query (or connecting socket) id.
+        id: Id,
+        /// The answer, or the error code and message.
+        result: Result<DnsAnswer, (DnsErrorCode, String)>,
+    },
+    /// Replace the name servers (None: back to the system's configuration).
+    DnsConfigure(Option<DnsConfig>),
+    /// Drop every cached DNS answer.
+    DnsClearCache,
     /// Queue bytes on a socket.
     Write {
         /// Socket id.

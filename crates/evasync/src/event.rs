@@ -112,6 +112,13 @@ pub enum Event<'a> {
         /// The body is complete.
         finished: bool,
     },
+    /// A lookup asked for with [`crate::Command::DnsQuery`] finished.
+    DnsResolved {
+        /// The query.
+        id: Id,
+        /// The answer, or why not (kind `Dns`, the [`crate::dns::DnsErrorCode`] in `errno`).
+        result: Result<&'a crate::dns::DnsAnswer, Error>,
+    },
     /// A synthetic event asked for with [`crate::Command::EmitTicks`], for measuring delivery.
     Tick {
         /// The sequence number within its request.

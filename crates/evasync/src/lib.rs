@@ -26,6 +26,7 @@
 mod buffer;
 mod command;
 mod config;
+pub mod dns;
 mod error;
 mod event;
 pub mod http;

@@ -12,6 +12,8 @@ use mio::{Events, Poll, Token, Waker};
 
 use crate::command::{Command, ConnectTarget};
 use crate::config::{ConnectOptions, ReactorConfig, ServerOptions};
+use crate::dns::reactor_dns::DnsPurpose;
+use crate::dns::{DnsConfig, DnsThread};
 use crate::event::{Event, EventSink};
 use crate::http::reactor_http::ResponsePart;
 use crate::http::{HttpServerOptions, Response};
@@ -33,6 +35,8 @@ pub(crate) enum TimerKey {
     Read(Id, u32),
     Write(Id, u32),
     Connect(Id, u32),
+    /// Happy Eyeballs: time to start the next connection attempt.
+    Stagger(Id, u32),
     AcceptRetry(Id),
     /// An HTTP connection's request or keep-alive deadline (see `http_arm`).
     Http(Id),
@@ -81,6 +85,14 @@ pub struct Reactor {
     pub(crate) date: crate::http::DateCache,
     /// HTTP connections with response bytes to write at the end of the command batch.
     pub(crate) http_flush_list: Vec<Id>,
+    /// Connection attempts of Happy Eyeballs races: attempt token id → connection id.
+    pub(crate) racer_owner: IdMap<Id>,
+    /// The resolver thread, started on the first query.
+    pub(crate) dns: Option<DnsThread>,
+    /// Queries in flight and who asked.
+    pub(crate) dns_queries: IdMap<DnsPurpose>,
+    /// Name servers set for this reactor (None: the system's).
+    pub(crate) dns_config: Option<DnsConfig>,
     /// Scratch for the header fields of batched responses.
     pub(crate) http_prepared: evasync_http1::PreparedHeaders,
 }
@@ -119,6 +131,10 @@ impl Reactor {
             date: crate::http::DateCache::default(),
             http_flush_list: Vec::new(),
             http_prepared: evasync_http1::PreparedHeaders::default(),
+            racer_owner: IdMap::default(),
+            dns: None,
+            dns_queries: IdMap::default(),
+            dns_config: None,
         })
     }
 
@@ -144,7 +160,10 @@ impl Reactor {
 
     /// True while anything would produce an event: a timer, a socket, a listener.
     pub fn is_alive(&self) -> bool {
-        !self.user_timers.is_empty() || !self.conns.is_empty() || !self.listeners.is_empty()
+        !self.user_timers.is_empty()
+            || !self.conns.is_empty()
+            || !self.listeners.is_empty()
+            || !self.dns_queries.is_empty()
     }
 
     /// True when a turn has work without waiting for the OS: sockets or listeners left over from
@@ -288,7 +307,10 @@ impl Reactor {
             Command::HttpBatch { ops, data } => self.http_batch(&ops, &data, sink),
             Command::CloseServer { id } => self.close_server(id),
             Command::Connect { id, target, opts } => self.connect(id, target, opts, sink),
-            Command::Resolved { id, result } => self.resolved(id, result, sink),
+            Command::DnsQuery { id, query } => self.dns_query(id, query, DnsPurpose::User, sink),
+            Command::DnsDone { id, result } => self.dns_done(id, result, sink),
+            Command::DnsConfigure(cfg) => self.dns_configure(cfg),
+            Command::DnsClearCache => self.dns_clear_cache(),
             Command::Write {
                 id,
                 data,
@@ -324,7 +346,11 @@ impl Reactor {
         self.pending_accept.clear();
         let s = &self.shared.stats;
         self.http_flush_list.clear();
+        self.dns_queries.clear();
+        self.racer_owner.clear();
+        self.dns = None;
         for c in [
+            &s.dns,
             &s.incoming,
             &s.outgoing,
             &s.servers,
@@ -363,6 +389,7 @@ impl Reactor {
                 TimerKey::Read(id, gen) => self.read_timer_fired(id, gen, now, sink),
                 TimerKey::Write(id, gen) => self.write_timer_fired(id, gen, now, sink),
                 TimerKey::Connect(id, gen) => self.connect_timer_fired(id, gen, sink),
+                TimerKey::Stagger(id, gen) => self.stagger_fired(id, gen, sink),
                 TimerKey::AcceptRetry(id) => self.accept_retry(id, sink),
                 TimerKey::Http(id) => self.http_timer_fired(id, deadline, now, sink),
             }
@@ -377,9 +404,10 @@ impl Reactor {
             let conns = &self.conns;
             self.timers.retain(|k| match *k {
                 TimerKey::User(id) => users.contains_key(&id),
-                TimerKey::Read(id, g) | TimerKey::Write(id, g) | TimerKey::Connect(id, g) => {
-                    conns.get(&id).is_some_and(|c| c.timer_gen == g)
-                }
+                TimerKey::Read(id, g)
+                | TimerKey::Write(id, g)
+                | TimerKey::Connect(id, g)
+                | TimerKey::Stagger(id, g) => conns.get(&id).is_some_and(|c| c.timer_gen == g),
                 TimerKey::AcceptRetry(_) => true,
                 TimerKey::Http(id) => conns.get(&id).is_some_and(|c| c.http.is_some()),
             });
@@ -533,6 +561,14 @@ impl Handle {
     /// `Connection: close`) or by aborting every connection.
     pub fn http_close_server(&self, id: Id, graceful: bool) {
         self.submit(Command::HttpCloseServer { id, graceful });
+    }
+
+    /// Looks a name (or, with [`DnsQuery::Reverse`], an address) up; [`Event::DnsResolved`]
+    /// follows with the returned id.
+    pub fn dns_lookup(&self, query: crate::dns::DnsQuery) -> Id {
+        let id = self.next_id();
+        self.submit(Command::DnsQuery { id, query });
+        id
     }
 
     /// Connects to `host:port` (an IP literal or a name); [`Event::Connected`] or

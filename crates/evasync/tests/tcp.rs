@@ -184,3 +184,21 @@ fn data_sent_with_the_accept_is_read_after_connect() {
     assert_eq!(ev, Some(Ev::Data(id, b"hello".to_vec())));
     greeter.join().unwrap();
 }
+
+#[test]
+fn names_resolve_through_the_dns_module_and_literals_need_no_query() {
+    use evasync::dns::{DnsAnswer, DnsQuery};
+    let r = Running::start();
+    let id = r.handle.dns_lookup(DnsQuery::Lookup {
+        host: "localhost".into(),
+        family: 4,
+    });
+    let Some(Ev::Dns(got, Ok(DnsAnswer::Addrs(addrs)))) =
+        r.wait_for(5.0, |e| matches!(e, Ev::Dns(..)))
+    else {
+        panic!("localhost resolves from /etc/hosts")
+    };
+    assert_eq!(got, id);
+    assert_eq!(addrs, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
+    assert_eq!(r.handle.stats().open_dns_queries, 0);
+}

@@ -64,6 +64,17 @@ pub(crate) struct Connecting {
     pub target: String,
     /// The last error met, reported when no address is left.
     pub last_error: Option<io::Error>,
+    /// Attempts in flight (Happy Eyeballs races several, 250 ms apart).
+    pub racers: Vec<Racer>,
+}
+
+/// One connection attempt of a race: its own socket, registered under its own token.
+#[derive(Debug)]
+pub(crate) struct Racer {
+    /// The token id the socket is registered under.
+    pub id: Id,
+    pub stream: mio::net::TcpStream,
+    pub addr: SocketAddr,
 }
 
 /// A TCP connection held by the reactor.

@@ -3,6 +3,7 @@
 //! timeouts, half-close, graceful and forced close; and the listeners that accept them.
 
 pub(crate) mod conn;
+pub(crate) mod happy;
 pub mod listen;
 pub(crate) mod reactor_tcp;
 pub(crate) mod sockopt;

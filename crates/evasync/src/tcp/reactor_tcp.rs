@@ -3,7 +3,7 @@
 //! (`Eof` without half-open, or `Failed`) and exactly one `Released` when the reactor lets go.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,9 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::command::ConnectTarget;
 use crate::config::{ConnectOptions, ServerOptions};
-use crate::error::{Error, ErrorKind};
+use crate::dns::reactor_dns::DnsPurpose;
+use crate::dns::{dns_error, DnsErrorCode, DnsQuery};
+use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::http::HttpServerOptions;
 use crate::id::Id;
@@ -80,7 +82,10 @@ pub(crate) fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
 }
 
 /// Starts a non-blocking connect, bound first to `local` when given.
-fn open_stream(addr: SocketAddr, local: Option<SocketAddr>) -> io::Result<mio::net::TcpStream> {
+pub(crate) fn open_stream(
+    addr: SocketAddr,
+    local: Option<SocketAddr>,
+) -> io::Result<mio::net::TcpStream> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     if let Some(local) = local {
@@ -277,6 +282,7 @@ impl Reactor {
             opts,
             target: label,
             last_error: None,
+            racers: Vec::new(),
         }));
         self.conns.insert(id, conn);
         stats::inc(&self.shared.stats.outgoing);
@@ -288,21 +294,14 @@ impl Reactor {
                     self.resolved(id, Ok(vec![SocketAddr::new(ip, port)]), sink);
                     return;
                 }
-                // Names go through the system resolver on a helper thread until the DNS module
-                // (hickory) takes over; the reactor never blocks on a lookup.
-                let handle = self.handle();
-                let spawned = std::thread::Builder::new()
-                    .name("evasync-resolve".into())
-                    .spawn(move || {
-                        let result = (host.as_str(), port)
-                            .to_socket_addrs()
-                            .map(|it| it.collect::<Vec<_>>())
-                            .map_err(|e| e.to_string());
-                        handle.submit(crate::Command::Resolved { id, result });
-                    });
-                if let Err(e) = spawned {
-                    self.resolved(id, Err(e.to_string()), sink);
-                }
+                // Names go to the resolver thread; the reactor never blocks on a lookup.
+                let family = self
+                    .conns
+                    .get(&id)
+                    .and_then(|c| c.connecting.as_ref())
+                    .map_or(0, |c| c.opts.family);
+                let query = DnsQuery::Lookup { host, family };
+                self.dns_query(id, query, DnsPurpose::Connect(port), sink);
             }
         }
     }
@@ -310,7 +309,7 @@ impl Reactor {
     pub(crate) fn resolved(
         &mut self,
         id: Id,
-        result: Result<Vec<SocketAddr>, String>,
+        result: Result<Vec<SocketAddr>, Error>,
         sink: &mut dyn EventSink,
     ) {
         let Some(conn) = self.conns.get_mut(&id) else {
@@ -324,14 +323,7 @@ impl Reactor {
         };
         let family = c.opts.family;
         match result {
-            Err(msg) => {
-                let mut err = Error::new(
-                    ErrorKind::Dns,
-                    format!("resolve {} failed: {msg}", c.target),
-                );
-                err.errno = 0;
-                self.fail(id, err, sink);
-            }
+            Err(err) => self.fail(id, err, sink),
             Ok(addrs) => {
                 let addrs: Vec<_> = addrs
                     .into_iter()
@@ -342,64 +334,29 @@ impl Reactor {
                     })
                     .collect();
                 if addrs.is_empty() {
-                    let err = Error::new(
-                        ErrorKind::Dns,
+                    let err = dns_error(
+                        DnsErrorCode::NoData,
                         format!(
-                            "resolve {} failed: no address of the asked family",
+                            "resolve {} failed: no address of the asked family (ENODATA)",
                             c.target
                         ),
                     );
                     self.fail(id, err, sink);
                     return;
                 }
+                // RFC 8305: IPv6 first when there is one, the families alternating.
+                let mut addrs = addrs;
+                addrs.sort_by_key(|a| a.is_ipv4());
                 let mut ordered = interleave_families(addrs);
                 ordered.reverse();
                 c.addrs = ordered;
                 conn.phase = Phase::Connecting;
-                self.try_next_addr(id, sink);
+                self.start_attempt(id, sink);
             }
         }
     }
 
-    fn try_next_addr(&mut self, id: Id, sink: &mut dyn EventSink) {
-        loop {
-            let Some(conn) = self.conns.get_mut(&id) else {
-                return;
-            };
-            let Some(c) = conn.connecting.as_mut() else {
-                return;
-            };
-            let Some(addr) = c.addrs.pop() else {
-                let err = c
-                    .last_error
-                    .take()
-                    .unwrap_or_else(|| io::Error::from(io::ErrorKind::ConnectionRefused));
-                let e = Error::io(format!("connect to {}", c.target), &err);
-                self.fail(id, e, sink);
-                return;
-            };
-            match open_stream(addr, c.opts.local_address) {
-                Ok(mut stream) => {
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    match self
-                        .poll
-                        .registry()
-                        .register(&mut stream, Token(id as usize), interest)
-                    {
-                        Ok(()) => {
-                            conn.stream = Some(stream);
-                            conn.peer = Some(addr);
-                            return;
-                        }
-                        Err(e) => c.last_error = Some(e),
-                    }
-                }
-                Err(e) => c.last_error = Some(e),
-            }
-        }
-    }
-
-    fn finish_connect(&mut self, id: Id, sink: &mut dyn EventSink) {
+    pub(crate) fn finish_connect(&mut self, id: Id, sink: &mut dyn EventSink) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
@@ -422,7 +379,7 @@ impl Reactor {
             if let Some(c) = conn.connecting.as_mut() {
                 c.last_error = Some(e);
             }
-            self.try_next_addr(id, sink);
+            self.start_attempt(id, sink);
             return;
         }
         // Established.
@@ -483,6 +440,9 @@ impl Reactor {
         sink: &mut dyn EventSink,
     ) {
         let Some(conn) = self.conns.get_mut(&id) else {
+            if let Some(owner) = self.racer_owner.get(&id).copied() {
+                self.racer_ready(owner, id, readable, writable, read_closed, sink);
+            }
             return;
         };
         match conn.phase {
@@ -925,6 +885,12 @@ impl Reactor {
         let Some(mut conn) = self.conns.remove(&id) else {
             return;
         };
+        if conn.phase == Phase::Resolving {
+            self.dns_cancel(id);
+        }
+        if let Some(c) = conn.connecting.as_mut() {
+            self.drop_racers(c);
+        }
         if let Some(mut s) = conn.stream.take() {
             let _ = self.poll.registry().deregister(&mut s);
         }

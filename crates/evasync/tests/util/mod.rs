@@ -28,6 +28,7 @@ pub enum Ev {
     /// conn, seq, method, target, body, complete
     Http(u32, u32, String, String, Vec<u8>, bool),
     HttpBody(u32, Vec<u8>, bool),
+    Dns(u32, Result<evasync::dns::DnsAnswer, i32>),
 }
 
 impl Ev {
@@ -61,6 +62,7 @@ impl Ev {
                 complete,
             ),
             Event::HttpBody { id, data, finished } => Ev::HttpBody(id, data.to_vec(), finished),
+            Event::DnsResolved { id, result } => Ev::Dns(id, result.cloned().map_err(|e| e.errno)),
         }
     }
 }

@@ -1,0 +1,158 @@
+/**
+ * A real DNS server for the specs: dnsmasq on 127.0.0.1 and a free port, with a config file
+ * written here (records below) and its query log, so a spec can count the queries that reached
+ * it. Loopback only; stopped by `stop()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The records the config file declares. */
+export const ZONE = {
+  dual: { name: 'dual.test', v4: '127.0.0.2', v6: '::2' },
+  v4only: { name: 'v4only.test', v4: '127.0.0.3' },
+  multi: { name: 'multi.test', v4: ['127.0.0.4', '127.0.0.5'], v6: ['::4'] },
+  // Not a loopback address: resolvers answer loopback reverse lookups with localhost themselves.
+  ptr: { ip: '192.0.2.9', name: 'reverse.test' },
+  cname: { alias: 'alias2.test', via: 'alias1.test', target: 'dual.test' },
+  /** Happy Eyeballs: a dead IPv6 address (a blackholed listener on ::1) and a live IPv4 one. */
+  eyeballs: { name: 'eyeballs.test', v4: '127.0.0.7', v6: '::1' },
+  nxdomain: 'nothing.nx.test',
+  /** Forwarded to an upstream that fails every query. */
+  servfail: 'broken.dead.test',
+};
+
+/** An upstream server that answers every query with SERVFAIL. */
+async function failingUpstream(): Promise<{ port: number; close(): void }> {
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (q, from) => {
+    if (q.length < 12) return;
+    const r = Buffer.from(q);
+    r[2] = 0x81; // QR, RD
+    r[3] = 0x82; // RA, RCODE 2 (SERVFAIL)
+    sock.send(r, from.port, from.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  return { port: sock.address().port, close: () => sock.close() };
+}
+
+/** A free TCP port on loopback. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DnsServer {
+  port: number;
+  /** `127.0.0.1:<port>`, for setDnsServers. */
+  address: string;
+  /** How many queries for `name` reached the server so far. */
+  queries(name: string): number;
+  stop(): Promise<void>;
+}
+
+/** Finds dnsmasq (Debian's dnsmasq-base); fails with the fix when it is missing. */
+function dnsmasqPath(): string {
+  for (const p of ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq', '/sbin/dnsmasq']) if (existsSync(p)) return p;
+  throw new Error('dnsmasq not found: install it (apt-get install -y dnsmasq-base); .ci/run does');
+}
+
+export async function startDnsmasq(): Promise<DnsServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'evasync-dns-'));
+  const log = path.join(dir, 'queries.log');
+  const port = await freePort();
+  const upstream = await failingUpstream();
+  const z = ZONE;
+  const conf = [
+    `port=${port}`,
+    'listen-address=127.0.0.1',
+    'bind-interfaces',
+    'no-resolv',
+    'no-hosts',
+    'no-negcache',
+    'log-queries',
+    `log-facility=${log}`,
+    'pid-file=',
+    ...(process.getuid?.() === 0 ? ['user=root'] : []),
+    `host-record=${z.dual.name},${z.dual.v4},${z.dual.v6}`,
+    `host-record=${z.v4only.name},${z.v4only.v4}`,
+    `host-record=${z.multi.name},${z.multi.v4[0]}`,
+    `host-record=${z.multi.name},${z.multi.v4[1]},${z.multi.v6[0]}`,
+    `host-record=${z.eyeballs.name},${z.eyeballs.v4},${z.eyeballs.v6}`,
+    `ptr-record=9.2.0.192.in-addr.arpa,${z.ptr.name}`,
+    `cname=${z.cname.via},${z.cname.target}`,
+    `cname=${z.cname.alias},${z.cname.via}`,
+    // .test is ours: unknown names are NXDOMAIN, missing types of known names NODATA.
+    'local=/test/',
+    'address=/nx.test/',
+    `server=/dead.test/127.0.0.1#${upstream.port}`,
+    'local-ttl=60',
+  ].join('\n');
+  const confFile = path.join(dir, 'dnsmasq.conf');
+  writeFileSync(confFile, `${conf}\n`);
+  const child: ChildProcess = spawn(dnsmasqPath(), ['-k', `--conf-file=${confFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Ready when it answers a query.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`dnsmasq exited: ${stderr}`);
+    if (await answers(port)) break;
+    if (Date.now() > deadline) throw new Error(`dnsmasq did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    queries(name: string): number {
+      const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+      return text.split('\n').filter((l) => / query\[[A-Z]+\] /.test(l) && l.includes(` ${name} from`)).length;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        upstream.close();
+        if (child.exitCode !== null) return resolve();
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** True when something answers a DNS query on 127.0.0.1:port. */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    // A query for dual.test A: id 0x1234, RD, one question.
+    const q = Buffer.from('123401000001000000000000046475616c04746573740000010001', 'hex');
+    const t = setTimeout(() => {
+      sock.close();
+      resolve(false);
+    }, 200);
+    sock.on('message', () => {
+      clearTimeout(t);
+      sock.close();
+      resolve(true);
+    });
+    sock.on('error', () => {
+      clearTimeout(t);
+      sock.close();
+      resolve(false);
+    });
+    sock.send(q, port, '127.0.0.1');
+  });
+}
+
+/** A UDP socket that receives queries and never answers (for timeouts). */
+export async function silentServer(): Promise<{ address: string; close(): void }> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  return { address: `127.0.0.1:${sock.address().port}`, close: () => sock.close() };
+}

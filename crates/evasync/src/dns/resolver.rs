@@ -1,0 +1,280 @@
+//! The resolver thread: a tokio current-thread runtime driving hickory, one task per query.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::TokioResolver;
+use tokio::sync::mpsc;
+
+use crate::command::Command;
+use crate::dns::{DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery};
+use crate::id::Id;
+use crate::reactor::Handle;
+
+/// A request to the resolver thread.
+pub(crate) enum Request {
+    Query { id: Id, query: DnsQuery },
+    Configure(Option<DnsConfig>),
+    ClearCache,
+}
+
+/// The failure of one query: the code and a message naming the host.
+pub(crate) type Failure = (DnsErrorCode, String);
+
+/// The resolver thread's handle: dropping it ends the thread.
+pub(crate) struct DnsThread {
+    tx: mpsc::UnboundedSender<Request>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DnsThread {
+    /// Starts the thread. Answers go to `handle` as [`Command::DnsDone`].
+    pub fn start(handle: Handle) -> std::io::Result<DnsThread> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name("evasync-dns".into())
+            .spawn(move || run(rx, handle))?;
+        Ok(DnsThread {
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a request (never blocks).
+    pub fn send(&self, r: Request) -> bool {
+        self.tx.send(r).is_ok()
+    }
+}
+
+impl Drop for DnsThread {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop; queries in flight are abandoned.
+        let (closed, _) = mpsc::unbounded_channel();
+        self.tx = closed;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The system's resolver, or one asking `cfg`'s servers (hosts file still first, no search).
+fn build(cfg: Option<&DnsConfig>) -> Result<TokioResolver, String> {
+    let provider = TokioRuntimeProvider::default();
+    let mut builder = match cfg {
+        None => TokioResolver::builder(provider).map_err(|e| e.to_string())?,
+        Some(c) => {
+            let servers = c
+                .servers
+                .iter()
+                .map(|a| {
+                    let mut udp = ConnectionConfig::udp();
+                    udp.port = a.port();
+                    let mut tcp = ConnectionConfig::tcp();
+                    tcp.port = a.port();
+                    NameServerConfig::new(a.ip(), true, vec![udp, tcp])
+                })
+                .collect();
+            let mut b = TokioResolver::builder_with_config(
+                ResolverConfig::from_parts(None, Vec::new(), servers),
+                provider,
+            );
+            let o = b.options_mut();
+            o.timeout = c.timeout;
+            // hickory counts retries after the first try; the contract counts tries.
+            o.attempts = c.attempts.max(1) - 1;
+            o.ndots = 0;
+            b
+        }
+    };
+    let o: &mut ResolverOpts = builder.options_mut();
+    o.use_hosts_file = ResolveHosts::Always;
+    builder.build().map_err(|e| e.to_string())
+}
+
+fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        // Without a runtime every query fails; the reactor hears about each one.
+        while let Some(r) = rx.blocking_recv() {
+            if let Request::Query { id, query } = r {
+                let f = (
+                    DnsErrorCode::ServFail,
+                    format!("resolve {}: no DNS runtime", label(&query)),
+                );
+                handle.submit(Command::DnsDone { id, result: Err(f) });
+            }
+        }
+        return;
+    };
+    rt.block_on(async move {
+        let mut resolver: Option<Arc<TokioResolver>> = None;
+        let mut config: Option<DnsConfig> = None;
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                while let Some(r) = rx.recv().await {
+                    match r {
+                        Request::Configure(c) => {
+                            config = c;
+                            resolver = None;
+                        }
+                        Request::ClearCache => {
+                            if let Some(r) = &resolver {
+                                r.clear_cache();
+                            }
+                        }
+                        Request::Query { id, query } => {
+                            if resolver.is_none() {
+                                match build(config.as_ref()) {
+                                    Ok(r) => resolver = Some(Arc::new(r)),
+                                    Err(e) => {
+                                        let f = (
+                                            DnsErrorCode::ServFail,
+                                            format!("resolve {}: {e}", label(&query)),
+                                        );
+                                        handle.submit(Command::DnsDone { id, result: Err(f) });
+                                        continue;
+                                    }
+                                }
+                            }
+                            let Some(r) = resolver.clone() else { continue };
+                            let handle = handle.clone();
+                            tokio::task::spawn_local(async move {
+                                let result = answer(&r, &query).await;
+                                handle.submit(Command::DnsDone { id, result });
+                            });
+                        }
+                    }
+                }
+            })
+            .await;
+    });
+}
+
+/// "example.com" / "1.2.3.4" for messages.
+fn label(q: &DnsQuery) -> String {
+    match q {
+        DnsQuery::Lookup { host, .. } => host.clone(),
+        DnsQuery::Reverse { ip } => ip.to_string(),
+    }
+}
+
+async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<DnsAnswer, Failure> {
+    let fail = |e: NetError| {
+        let code = classify(&e);
+        let what = match q {
+            DnsQuery::Lookup { host, .. } => format!("resolve {host}"),
+            DnsQuery::Reverse { ip } => format!("reverse lookup of {ip}"),
+        };
+        (
+            code,
+            format!("{what} failed: {} ({})", describe(code), code.name()),
+        )
+    };
+    match q {
+        DnsQuery::Lookup { host, family } => {
+            let mut addrs: Vec<IpAddr> = Vec::new();
+            match family {
+                4 | 6 => {
+                    let rt = if *family == 4 {
+                        RecordType::A
+                    } else {
+                        RecordType::AAAA
+                    };
+                    let lookup = r.lookup(host.as_str(), rt).await.map_err(fail)?;
+                    for rec in lookup.answers() {
+                        match &rec.data {
+                            RData::A(a) => addrs.push(IpAddr::V4(a.0)),
+                            RData::AAAA(a) => addrs.push(IpAddr::V6(a.0)),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {
+                    let lookup = r.lookup_ip(host.as_str()).await.map_err(fail)?;
+                    addrs.extend(lookup.iter());
+                    // IPv4 first, then IPv6, each in the server's order (API.md §3).
+                    addrs.sort_by_key(|a| a.is_ipv6());
+                }
+            }
+            if addrs.is_empty() {
+                let code = DnsErrorCode::NoData;
+                return Err((
+                    code,
+                    format!(
+                        "resolve {host} failed: {} ({})",
+                        describe(code),
+                        code.name()
+                    ),
+                ));
+            }
+            Ok(DnsAnswer::Addrs(addrs))
+        }
+        DnsQuery::Reverse { ip } => {
+            let lookup = r
+                .lookup(
+                    hickory_resolver::proto::rr::Name::from(*ip),
+                    RecordType::PTR,
+                )
+                .await
+                .map_err(fail)?;
+            for rec in lookup.answers() {
+                if let RData::PTR(name) = &rec.data {
+                    let s = name.0.to_utf8();
+                    return Ok(DnsAnswer::Name(s.trim_end_matches('.').to_string()));
+                }
+            }
+            let code = DnsErrorCode::NotFound;
+            Err((
+                code,
+                format!(
+                    "reverse lookup of {ip} failed: {} ({})",
+                    describe(code),
+                    code.name()
+                ),
+            ))
+        }
+    }
+}
+
+fn describe(code: DnsErrorCode) -> &'static str {
+    match code {
+        DnsErrorCode::NotFound => "no such name",
+        DnsErrorCode::NoData => "no address of the asked family",
+        DnsErrorCode::Timeout => "no answer in time",
+        DnsErrorCode::ServFail => "the server failed",
+        DnsErrorCode::ConnRefused => "the server refused or could not be reached",
+    }
+}
+
+/// The contract's code for a hickory error.
+fn classify(e: &NetError) -> DnsErrorCode {
+    match e {
+        NetError::Timeout => DnsErrorCode::Timeout,
+        NetError::Dns(DnsError::NoRecordsFound(n)) => match n.response_code {
+            ResponseCode::NXDomain => DnsErrorCode::NotFound,
+            ResponseCode::NoError => DnsErrorCode::NoData,
+            ResponseCode::Refused => DnsErrorCode::ConnRefused,
+            _ => DnsErrorCode::ServFail,
+        },
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => DnsErrorCode::ConnRefused,
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => DnsErrorCode::NotFound,
+        NetError::Dns(_) => DnsErrorCode::ServFail,
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            DnsErrorCode::ConnRefused
+        }
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => DnsErrorCode::Timeout,
+        NetError::NoConnections => DnsErrorCode::ConnRefused,
+        _ => DnsErrorCode::ServFail,
+    }
+}

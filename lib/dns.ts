@@ -1,0 +1,228 @@
+/**
+ * DNS (API.md §3): lookups through the engine's resolver (hickory on its own thread), with the
+ * system configuration or per-loop name servers, answers cached by TTL. IP literals resolve
+ * without a query, still asynchronously.
+ */
+import { isIP } from 'node:net';
+
+import { DnsError } from './conditions';
+import { seconds } from './data';
+import { Kind } from './events';
+import { conditionFor, decodeError, requireLoop, type Dispatchee, type Loop } from './loop';
+import type { EventCb } from './tcp';
+
+/** One resolved address. */
+export interface LookupAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+/** Options of the lookups. */
+export interface LookupOpts {
+  /** 0 (any: IPv4 first, then IPv6; the default), 4 or 6. */
+  family?: 0 | 4 | 6;
+}
+
+/** Options of `setDnsServers`. */
+export interface DnsServerOpts {
+  /** Seconds per try (default 5). */
+  timeout?: number;
+  /** Tries per server (default 2). */
+  attempts?: number;
+}
+
+type Settle = (err: DnsError | null, value?: unknown) => void;
+
+/** A query in flight: registered under its id until its answer. */
+class Query implements Dispatchee {
+  readonly #loop: Loop;
+  readonly #id: number;
+  readonly #settle: Settle;
+  readonly #parse: (text: string) => unknown;
+
+  constructor(loop: Loop, id: number, parse: (text: string) => unknown, settle: Settle) {
+    this.#loop = loop;
+    this.#id = id;
+    this.#parse = parse;
+    this.#settle = settle;
+    loop.register(id, this);
+    loop.fnRegistry++;
+    loop.openDns++;
+    loop.hold();
+  }
+
+  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
+    const loop = this.#loop;
+    this.#done();
+    if (kind === Kind.DnsFailed) {
+      const e = decodeError(arena, a, b);
+      this.#settle(conditionFor(e.kind, e.errno, e.message) as DnsError);
+    } else {
+      this.#settle(null, this.#parse(arena.toString('latin1', a, a + b)));
+    }
+    loop.release();
+  }
+
+  #done(): void {
+    this.#loop.unregister(this.#id);
+    this.#loop.fnRegistry--;
+    this.#loop.openDns--;
+  }
+
+  /** The loop ended with the query in flight. */
+  abandon(): void {
+    this.#loop.fnRegistry--;
+    this.#loop.openDns--;
+  }
+}
+
+function addresses(text: string): LookupAddress[] {
+  if (text === '') return [];
+  return text.split(' ').map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+}
+
+function checkFamily(fn: string, family: unknown): 0 | 4 | 6 {
+  if (family === undefined) return 0;
+  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`${fn}: family must be 0, 4 or 6`);
+  return family;
+}
+
+function checkHost(fn: string, host: unknown): asserts host is string {
+  if (typeof host !== 'string' || host === '') throw new TypeError(`${fn}: host must be a non-empty string`);
+}
+
+/**
+ * Starts a lookup whose result is `parse(answer)`; settles through callbacks (errors to
+ * `eventCb`, else `defaultEventCb`) or a Promise.
+ */
+function start(
+  loop: Loop,
+  begin: () => number | { literal: unknown },
+  parse: (text: string) => unknown,
+  onValue: ((v: unknown) => void) | undefined,
+  eventCb: EventCb | undefined,
+): Promise<unknown> | undefined {
+  let promise: Promise<unknown> | undefined;
+  let settle: Settle;
+  if (onValue === undefined) {
+    let res!: (v: unknown) => void;
+    let rej!: (e: unknown) => void;
+    promise = new Promise((a, b) => {
+      res = a;
+      rej = b;
+    });
+    settle = (err, value) => (err ? rej(err) : res(value));
+  } else {
+    settle = (err, value) => {
+      if (err) loop.deliver(err, eventCb);
+      else loop.callApp(eventCb, onValue, value);
+    };
+  }
+  const r = begin();
+  if (typeof r === 'number') {
+    new Query(loop, r, parse, settle);
+  } else {
+    // An IP literal: no query, but never synchronously.
+    loop.hold();
+    loop.fnRegistry++;
+    setImmediate(() => {
+      loop.fnRegistry--;
+      if (loop.running) settle(null, r.literal);
+      loop.release();
+    });
+  }
+  return promise;
+}
+
+/** A literal's answer for `family`, or a DnsError if it is of the other family. */
+function literal(host: string, family: 0 | 4 | 6): { literal: LookupAddress[] } | null {
+  const f = isIP(host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host) as 0 | 4 | 6;
+  if (f === 0 || (family !== 0 && family !== f)) return null;
+  return { literal: [{ address: host.replace(/^\[|\]$/g, ''), family: f }] };
+}
+
+/**
+ * The first address of `host` (API.md §3): `resolveCb(address, family)` or, without callbacks,
+ * a Promise of `{ address, family }`. Failures are `DnsError` with `errcode` ENOTFOUND, ENODATA,
+ * ETIMEOUT, ESERVFAIL or ECONNREFUSED.
+ */
+export function dnsLookup(host: string, opts?: LookupOpts): Promise<LookupAddress>;
+export function dnsLookup(
+  host: string,
+  resolveCb: (address: string, family: 4 | 6) => void,
+  eventCb?: EventCb,
+  opts?: LookupOpts,
+): void;
+export function dnsLookup(
+  host: string,
+  cbOrOpts?: ((address: string, family: 4 | 6) => void) | LookupOpts,
+  eventCb?: EventCb,
+  opts?: LookupOpts,
+): Promise<LookupAddress> | void {
+  const loop = requireLoop();
+  checkHost('dnsLookup', host);
+  const resolveCb = typeof cbOrOpts === 'function' ? cbOrOpts : undefined;
+  const family = checkFamily('dnsLookup', (typeof cbOrOpts === 'function' ? opts : cbOrOpts)?.family);
+  const first = (v: unknown) => (v as LookupAddress[])[0];
+  const p = start(
+    loop,
+    () => {
+      const lit = literal(host, family);
+      return lit ? { literal: first(lit.literal) } : loop.native.dnsLookup(host, family);
+    },
+    (text) => first(addresses(text)),
+    resolveCb && ((v) => resolveCb((v as LookupAddress).address, (v as LookupAddress).family)),
+    eventCb,
+  );
+  return p as Promise<LookupAddress> | undefined;
+}
+
+/** Every address of `host`: IPv4 ones first, then IPv6. */
+export function dnsLookupAll(host: string, opts: LookupOpts = {}): Promise<LookupAddress[]> {
+  const loop = requireLoop();
+  checkHost('dnsLookupAll', host);
+  const family = checkFamily('dnsLookupAll', opts.family);
+  return start(
+    loop,
+    () => literal(host, family) ?? loop.native.dnsLookup(host, family),
+    addresses,
+    undefined,
+    undefined,
+  ) as Promise<LookupAddress[]>;
+}
+
+/** The host name of `ip` (PTR): `resolveCb(name)` or a Promise of it. */
+export function reverseDnsLookup(ip: string): Promise<string>;
+export function reverseDnsLookup(ip: string, resolveCb: (name: string) => void, eventCb?: EventCb): void;
+export function reverseDnsLookup(ip: string, resolveCb?: (name: string) => void, eventCb?: EventCb): Promise<string> | void {
+  const loop = requireLoop();
+  if (typeof ip !== 'string' || isIP(ip) === 0) throw new TypeError(`reverseDnsLookup: ${String(ip)} is not an IP address`);
+  return start(loop, () => loop.native.dnsReverse(ip), (text) => text, resolveCb as ((v: unknown) => void) | undefined, eventCb) as
+    | Promise<string>
+    | undefined;
+}
+
+/**
+ * Replaces the system's name servers for this loop (`'127.0.0.1:5353'`, `'[::1]:53'`, or a bare
+ * IP for port 53); `/etc/hosts` is still read first, search domains are not applied. `[]` goes
+ * back to the system's configuration.
+ */
+export function setDnsServers(servers: string[], opts: DnsServerOpts = {}): void {
+  const loop = requireLoop();
+  if (!Array.isArray(servers) || servers.some((s) => typeof s !== 'string')) {
+    throw new TypeError('setDnsServers: servers must be an array of strings');
+  }
+  const timeout = seconds('timeout', opts.timeout) ?? 5;
+  const attempts = opts.attempts ?? 2;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new RangeError('setDnsServers: attempts must be a positive integer');
+  try {
+    loop.native.dnsSetServers(servers, timeout, attempts);
+  } catch (err) {
+    throw new TypeError(`setDnsServers: ${(err as Error).message}`);
+  }
+}
+
+/** Drops every cached answer (positive and negative). */
+export function dnsCacheClear(): void {
+  requireLoop().native.dnsClearCache();
+}
