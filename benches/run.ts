@@ -1,6 +1,6 @@
 /**
  * Benchmarks against peers in the same run (never timed tests).
- *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|all>
+ *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|all>
  */
 const benches: Record<string, () => Promise<void>> = {
   timers: async () => (await import('./timers')).main(),
@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   'tcp-echo': async () => (await import('./tcp-echo')).main(),
   'idle-conns': async () => (await import('./idle-conns')).main(),
   http: async () => (await import('./http')).main(),
+  dns: async () => (await import('./dns')).main(),
 };
 
 async function run(): Promise<void> {

@@ -136,6 +136,9 @@ function start(
 
 /** A literal's answer for `family`, or a DnsError if it is of the other family. */
 function literal(host: string, family: 0 | 4 | 6): { literal: LookupAddress[] } | null {
+  // Names start with a letter far more often than not: skip the address parse for them.
+  const c = host.charCodeAt(0);
+  if (!((c >= 0x30 && c <= 0x39) || c === 0x3a || c === 0x5b || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return null;
   const f = isIP(host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host) as 0 | 4 | 6;
   if (f === 0 || (family !== 0 && family !== f)) return null;
   return { literal: [{ address: host.replace(/^\[|\]$/g, ''), family: f }] };

@@ -179,7 +179,8 @@ impl MainLoop {
                 // Outside a batch callback nothing else will come to join these writes.
                 Self::flush(reactor, sink);
             }
-            sink.publish();
+            // Events these commands produced wait in the sink's batch: published with the next
+            // turn's (inside a callback, right after it), so a burst of commands makes one batch.
         }
         if !self.in_callback.get() {
             self.rearm();
@@ -286,7 +287,10 @@ impl MainLoop {
         let now = Instant::now();
         let target = {
             let inner = self.inner.borrow();
-            if !self.outbox.is_empty() || inner.reactor.has_pending_work() {
+            if !self.outbox.is_empty()
+                || !inner.sink.batch.is_empty()
+                || inner.reactor.has_pending_work()
+            {
                 Some(now)
             } else {
                 inner.reactor.next_deadline()

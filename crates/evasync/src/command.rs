@@ -129,6 +129,8 @@ pub enum Command {
         id: Id,
         /// The answer, or the error code and message.
         result: Result<DnsAnswer, (DnsErrorCode, String)>,
+        /// Until when the answer may be reused (its records' TTL).
+        valid_until: Option<Instant>,
     },
     /// Replace the name servers (None: back to the system's configuration).
     DnsConfigure(Option<DnsConfig>),

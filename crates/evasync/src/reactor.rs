@@ -89,8 +89,10 @@ pub struct Reactor {
     pub(crate) racer_owner: IdMap<Id>,
     /// The resolver thread, started on the first query.
     pub(crate) dns: Option<DnsThread>,
-    /// Queries in flight and who asked.
-    pub(crate) dns_queries: IdMap<DnsPurpose>,
+    /// Queries in flight, who asked, and the cache key of their answer.
+    pub(crate) dns_queries: IdMap<(DnsPurpose, Option<crate::dns::cache::Key>)>,
+    /// Answers kept on the reactor's side: a hit never leaves the reactor thread.
+    pub(crate) dns_cache: crate::dns::cache::DnsCache,
     /// Name servers set for this reactor (None: the system's).
     pub(crate) dns_config: Option<DnsConfig>,
     /// Scratch for the header fields of batched responses.
@@ -134,6 +136,7 @@ impl Reactor {
             racer_owner: IdMap::default(),
             dns: None,
             dns_queries: IdMap::default(),
+            dns_cache: crate::dns::cache::DnsCache::default(),
             dns_config: None,
         })
     }
@@ -308,7 +311,11 @@ impl Reactor {
             Command::CloseServer { id } => self.close_server(id),
             Command::Connect { id, target, opts } => self.connect(id, target, opts, sink),
             Command::DnsQuery { id, query } => self.dns_query(id, query, DnsPurpose::User, sink),
-            Command::DnsDone { id, result } => self.dns_done(id, result, sink),
+            Command::DnsDone {
+                id,
+                result,
+                valid_until,
+            } => self.dns_done(id, result, valid_until, sink),
             Command::DnsConfigure(cfg) => self.dns_configure(cfg),
             Command::DnsClearCache => self.dns_clear_cache(),
             Command::Write {

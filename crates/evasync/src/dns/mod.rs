@@ -5,6 +5,7 @@
 //! The system configuration (`/etc/resolv.conf`, `/etc/hosts`) is the default; a loop may replace
 //! the name servers ([`DnsConfig`]). hickory caches positive and negative answers by TTL.
 
+pub(crate) mod cache;
 pub(crate) mod reactor_dns;
 mod resolver;
 

@@ -3,7 +3,9 @@
 //! to `tcp_connect`).
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
+use crate::dns::cache::DnsCache;
 use crate::dns::resolver::Request;
 use crate::dns::{DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery, DnsThread};
 use crate::error::{Error, ErrorKind};
@@ -39,8 +41,19 @@ impl Reactor {
         purpose: DnsPurpose,
         sink: &mut dyn EventSink,
     ) {
-        self.dns_queries.insert(id, purpose);
+        let key = match &query {
+            DnsQuery::Lookup { host, family } => Some(DnsCache::key(host, *family)),
+            DnsQuery::Reverse { .. } => None,
+        };
+        self.dns_queries.insert(id, (purpose, key.clone()));
         stats::inc(&self.shared.stats.dns);
+        if let Some(k) = &key {
+            let now = Instant::now();
+            if let Some(addrs) = self.dns_cache.get(k, now) {
+                let answer = DnsAnswer::Addrs(addrs.clone());
+                return self.dns_done(id, Ok(answer), None, sink);
+            }
+        }
         if self.dns.is_none() {
             match DnsThread::start(self.handle()) {
                 Ok(t) => {
@@ -54,7 +67,7 @@ impl Reactor {
                         DnsErrorCode::ServFail,
                         format!("cannot start the resolver: {e}"),
                     );
-                    return self.dns_done(id, Err(f), sink);
+                    return self.dns_done(id, Err(f), None, sink);
                 }
             }
         }
@@ -64,7 +77,7 @@ impl Reactor {
             .is_some_and(|t| t.send(Request::Query { id, query }));
         if !sent {
             let f = (DnsErrorCode::ServFail, "the resolver is gone".to_string());
-            self.dns_done(id, Err(f), sink);
+            self.dns_done(id, Err(f), None, sink);
         }
     }
 
@@ -73,12 +86,16 @@ impl Reactor {
         &mut self,
         id: Id,
         result: Result<DnsAnswer, (DnsErrorCode, String)>,
+        valid_until: Option<Instant>,
         sink: &mut dyn EventSink,
     ) {
-        let Some(purpose) = self.dns_queries.remove(&id) else {
+        let Some((purpose, key)) = self.dns_queries.remove(&id) else {
             return; // cancelled (the connection closed while resolving)
         };
         stats::dec(&self.shared.stats.dns);
+        if let (Some(k), Some(until), Ok(DnsAnswer::Addrs(a))) = (key, valid_until, &result) {
+            self.dns_cache.put(k, a.clone(), until, Instant::now());
+        }
         match purpose {
             DnsPurpose::User => {
                 let result = match &result {
@@ -110,6 +127,7 @@ impl Reactor {
     /// Replaces the name servers (None: the system's again).
     pub(crate) fn dns_configure(&mut self, cfg: Option<DnsConfig>) {
         self.dns_config = cfg.clone();
+        self.dns_cache.clear();
         if let Some(t) = &self.dns {
             t.send(Request::Configure(cfg));
         }
@@ -117,6 +135,7 @@ impl Reactor {
 
     /// Drops every cached answer.
     pub(crate) fn dns_clear_cache(&mut self) {
+        self.dns_cache.clear();
         if let Some(t) = &self.dns {
             t.send(Request::ClearCache);
         }

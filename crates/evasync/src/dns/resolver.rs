@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
@@ -111,7 +112,11 @@ fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
                     DnsErrorCode::ServFail,
                     format!("resolve {}: no DNS runtime", label(&query)),
                 );
-                handle.submit(Command::DnsDone { id, result: Err(f) });
+                handle.submit(Command::DnsDone {
+                    id,
+                    result: Err(f),
+                    valid_until: None,
+                });
             }
         }
         return;
@@ -142,7 +147,11 @@ fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
                                             DnsErrorCode::ServFail,
                                             format!("resolve {}: {e}", label(&query)),
                                         );
-                                        handle.submit(Command::DnsDone { id, result: Err(f) });
+                                        handle.submit(Command::DnsDone {
+                                            id,
+                                            result: Err(f),
+                                            valid_until: None,
+                                        });
                                         continue;
                                     }
                                 }
@@ -150,8 +159,15 @@ fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
                             let Some(r) = resolver.clone() else { continue };
                             let handle = handle.clone();
                             tokio::task::spawn_local(async move {
-                                let result = answer(&r, &query).await;
-                                handle.submit(Command::DnsDone { id, result });
+                                let (result, valid_until) = match answer(&r, &query).await {
+                                    Ok((a, until)) => (Ok(a), until),
+                                    Err(e) => (Err(e), None),
+                                };
+                                handle.submit(Command::DnsDone {
+                                    id,
+                                    result,
+                                    valid_until,
+                                });
                             });
                         }
                     }
@@ -169,7 +185,8 @@ fn label(q: &DnsQuery) -> String {
     }
 }
 
-async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<DnsAnswer, Failure> {
+/// The answer and, for addresses, until when it may be reused (the records' TTL).
+async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<Instant>), Failure> {
     let fail = |e: NetError| {
         let code = classify(&e);
         let what = match q {
@@ -184,6 +201,7 @@ async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<DnsAnswer, Failure> {
     match q {
         DnsQuery::Lookup { host, family } => {
             let mut addrs: Vec<IpAddr> = Vec::new();
+            let valid_until;
             match family {
                 4 | 6 => {
                     let rt = if *family == 4 {
@@ -192,6 +210,7 @@ async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<DnsAnswer, Failure> {
                         RecordType::AAAA
                     };
                     let lookup = r.lookup(host.as_str(), rt).await.map_err(fail)?;
+                    valid_until = lookup.valid_until();
                     for rec in lookup.answers() {
                         match &rec.data {
                             RData::A(a) => addrs.push(IpAddr::V4(a.0)),
@@ -202,6 +221,7 @@ async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<DnsAnswer, Failure> {
                 }
                 _ => {
                     let lookup = r.lookup_ip(host.as_str()).await.map_err(fail)?;
+                    valid_until = lookup.valid_until();
                     addrs.extend(lookup.iter());
                     // IPv4 first, then IPv6, each in the server's order (API.md §3).
                     addrs.sort_by_key(|a| a.is_ipv6());
@@ -218,7 +238,7 @@ async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<DnsAnswer, Failure> {
                     ),
                 ));
             }
-            Ok(DnsAnswer::Addrs(addrs))
+            Ok((DnsAnswer::Addrs(addrs), Some(valid_until)))
         }
         DnsQuery::Reverse { ip } => {
             let lookup = r
@@ -231,7 +251,7 @@ async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<DnsAnswer, Failure> {
             for rec in lookup.answers() {
                 if let RData::PTR(name) = &rec.data {
                     let s = name.0.to_utf8();
-                    return Ok(DnsAnswer::Name(s.trim_end_matches('.').to_string()));
+                    return Ok((DnsAnswer::Name(s.trim_end_matches('.').to_string()), None));
                 }
             }
             let code = DnsErrorCode::NotFound;
