@@ -43,6 +43,13 @@ export {
   type LookupOpts,
 } from './lib/dns';
 export {
+  httpClient,
+  httpRequest,
+  type HttpClientOpts,
+  type HttpClientResponse,
+  type ResponseCb,
+} from './lib/http-client';
+export {
   httpResponse,
   httpServer,
   HttpConnection,

@@ -19,6 +19,9 @@ export const enum Kind {
   DnsAddrs = 16,
   DnsName = 17,
   DnsFailed = 18,
+  /** `[19, request, off, len]` plus `[status, headersLen, 0, 0]`. */
+  HttpResponse = 19,
+  HttpClientFailed = 20,
 }
 
 /** Flags of an HttpRequest record (`http_flag` in src/events.rs). */

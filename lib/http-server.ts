@@ -350,7 +350,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** What `encodeFields` found besides the encoding (module state: one response at a time). */
-let fieldCount = 0;
+export let fieldCount = 0;
 let declaredLength = -1;
 
 function field(fn: string, name: unknown, value: unknown): string {
@@ -368,7 +368,7 @@ function field(fn: string, name: unknown, value: unknown): string {
  * other controls: nothing is sent) and encodes them as `name\0value\0…` for the response batch;
  * sets `fieldCount` and `declaredLength`.
  */
-function encodeFields(fn: string, headers: HeadersInit | undefined): string {
+export function encodeFields(fn: string, headers: HeadersInit | undefined): string {
   fieldCount = 0;
   declaredLength = -1;
   if (headers === undefined || headers === null) return '';

@@ -275,6 +275,12 @@ export class Loop {
         this.fatal(new Error(arena.toString('utf8', records[i + 2]!, records[i + 2]! + records[i + 3]!)));
         return;
       }
+      if (kind === Kind.HttpResponse) {
+        const req = objects.get(id) as (Dispatchee & { onResponse?(r: Uint32Array, i: number, arena: Buffer): void }) | undefined;
+        req?.onResponse?.(records, i, arena);
+        i += 4; // the extension record
+        continue;
+      }
       if (kind === Kind.HttpRequest) {
         const conn = objects.get(id) as (Dispatchee & { onRequest?(r: Uint32Array, i: number, arena: Buffer): void }) | undefined;
         conn?.onRequest?.(records, i, arena);
@@ -384,7 +390,7 @@ export class Loop {
       incomingTcpConnections: this.incomingTcp,
       outgoingTcpConnections: this.outgoingTcp,
       incomingHttpConnections: this.incomingHttp,
-      outgoingHttpConnections: 0,
+      outgoingHttpConnections: this.native.httpClientConnections(),
       openDnsQueries: this.openDns,
       activeTimers: this.activeTimers,
       fnRegistryCount: this.fnRegistry,

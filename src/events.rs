@@ -36,6 +36,11 @@ pub mod kind {
     pub const DNS_NAME: u32 = 17;
     /// A lookup failed (error text as FAILED).
     pub const DNS_FAILED: u32 = 18;
+    /// `[19, request, off, len]` then `[status, headersLen, 0, 0]`; the arena holds
+    /// `name\0value\0…` then the body.
+    pub const HTTP_RESPONSE: u32 = 19;
+    /// A client request failed (error text as FAILED).
+    pub const HTTP_CLIENT_FAILED: u32 = 20;
 }
 
 /// Flags of an HTTP_REQUEST record.
@@ -190,6 +195,30 @@ impl Batch {
                 }
                 Err(e) => self.error(kind::DNS_FAILED, id, &e),
             },
+            Event::HttpResponse {
+                id,
+                status,
+                head_bytes,
+                headers,
+                body,
+            } => {
+                let off = self.arena.len();
+                for h in headers {
+                    self.arena.extend_from_slice(h.name.of(head_bytes));
+                    self.arena.push(0);
+                    self.arena.extend_from_slice(h.value.of(head_bytes));
+                    self.arena.push(0);
+                }
+                let headers_len = self.arena.len() - off;
+                self.arena.extend_from_slice(body);
+                let len = self.arena.len() - off;
+                self.push(kind::HTTP_RESPONSE, id, off as u32, len as u32);
+                self.records
+                    .extend_from_slice(&[u32::from(status), headers_len as u32, 0, 0]);
+            }
+            Event::HttpClientFailed { id, error } => {
+                self.error(kind::HTTP_CLIENT_FAILED, id, &error)
+            }
             Event::HttpBody { id, data, finished } => {
                 let off = self.arena.len() as u32;
                 self.arena.extend_from_slice(data);

@@ -95,6 +95,13 @@ pub enum Command {
         /// Header fields and bodies the records point into, in record order.
         data: Vec<u8>,
     },
+    /// Send an HTTP request (client).
+    HttpRequest {
+        /// Request id.
+        id: Id,
+        /// The request.
+        request: crate::http::client::ClientRequest,
+    },
     /// Stop an HTTP server: drain its connections gracefully or abort them.
     HttpCloseServer {
         /// Server id.

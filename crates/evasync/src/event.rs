@@ -112,6 +112,26 @@ pub enum Event<'a> {
         /// The body is complete.
         finished: bool,
     },
+    /// A client request's response.
+    HttpResponse {
+        /// The request.
+        id: Id,
+        /// The status.
+        status: u16,
+        /// The response head as received.
+        head_bytes: &'a [u8],
+        /// Header fields, as spans of `head_bytes`.
+        headers: &'a [evasync_http1::HeaderSpan],
+        /// The decoded body.
+        body: &'a [u8],
+    },
+    /// A client request failed (refused, timeout, DNS, malformed response, …).
+    HttpClientFailed {
+        /// The request.
+        id: Id,
+        /// Why.
+        error: Error,
+    },
     /// A lookup asked for with [`crate::Command::DnsQuery`] finished.
     DnsResolved {
         /// The query.

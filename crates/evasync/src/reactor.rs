@@ -40,6 +40,10 @@ pub(crate) enum TimerKey {
     AcceptRetry(Id),
     /// An HTTP connection's request or keep-alive deadline (see `http_arm`).
     Http(Id),
+    /// An HTTP client request's whole-exchange timeout.
+    ClientTimeout(Id),
+    /// An idle pooled client connection's expiry (with its idle generation).
+    ClientIdle(Id, u32),
 }
 
 /// A user timer: one-shot or interval.
@@ -87,6 +91,8 @@ pub struct Reactor {
     pub(crate) http_flush_list: Vec<Id>,
     /// Connection attempts of Happy Eyeballs races: attempt token id → connection id.
     pub(crate) racer_owner: IdMap<Id>,
+    /// HTTP client pools and pending requests.
+    pub(crate) client: crate::http::client::Client,
     /// The resolver thread, started on the first query.
     pub(crate) dns: Option<DnsThread>,
     /// Queries in flight, who asked, and the cache key of their answer.
@@ -134,6 +140,7 @@ impl Reactor {
             http_flush_list: Vec::new(),
             http_prepared: evasync_http1::PreparedHeaders::default(),
             racer_owner: IdMap::default(),
+            client: crate::http::client::Client::default(),
             dns: None,
             dns_queries: IdMap::default(),
             dns_cache: crate::dns::cache::DnsCache::default(),
@@ -167,6 +174,7 @@ impl Reactor {
             || !self.conns.is_empty()
             || !self.listeners.is_empty()
             || !self.dns_queries.is_empty()
+            || self.client_busy()
     }
 
     /// True when a turn has work without waiting for the OS: sockets or listeners left over from
@@ -308,6 +316,7 @@ impl Reactor {
             Command::HttpFinish { id, seq } => self.http_response(id, seq, ResponsePart::End, sink),
             Command::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
             Command::HttpBatch { ops, data } => self.http_batch(&ops, &data, sink),
+            Command::HttpRequest { id, request } => self.client_request(id, request, sink),
             Command::CloseServer { id } => self.close_server(id),
             Command::Connect { id, target, opts } => self.connect(id, target, opts, sink),
             Command::DnsQuery { id, query } => self.dns_query(id, query, DnsPurpose::User, sink),
@@ -355,9 +364,11 @@ impl Reactor {
         self.http_flush_list.clear();
         self.dns_queries.clear();
         self.racer_owner.clear();
+        self.client = crate::http::client::Client::default();
         self.dns = None;
         for c in [
             &s.dns,
+            &s.http_outgoing,
             &s.incoming,
             &s.outgoing,
             &s.servers,
@@ -399,6 +410,8 @@ impl Reactor {
                 TimerKey::Stagger(id, gen) => self.stagger_fired(id, gen, sink),
                 TimerKey::AcceptRetry(id) => self.accept_retry(id, sink),
                 TimerKey::Http(id) => self.http_timer_fired(id, deadline, now, sink),
+                TimerKey::ClientTimeout(id) => self.client_timeout(id, sink),
+                TimerKey::ClientIdle(id, gen) => self.client_idle_expired(id, gen, sink),
             }
         }
     }
@@ -415,7 +428,9 @@ impl Reactor {
                 | TimerKey::Write(id, g)
                 | TimerKey::Connect(id, g)
                 | TimerKey::Stagger(id, g) => conns.get(&id).is_some_and(|c| c.timer_gen == g),
-                TimerKey::AcceptRetry(_) => true,
+                TimerKey::AcceptRetry(_)
+                | TimerKey::ClientTimeout(_)
+                | TimerKey::ClientIdle(..) => true,
                 TimerKey::Http(id) => conns.get(&id).is_some_and(|c| c.http.is_some()),
             });
         }
@@ -575,6 +590,14 @@ impl Handle {
     pub fn dns_lookup(&self, query: crate::dns::DnsQuery) -> Id {
         let id = self.next_id();
         self.submit(Command::DnsQuery { id, query });
+        id
+    }
+
+    /// Sends an HTTP request on a pooled connection; [`Event::HttpResponse`] or
+    /// [`Event::HttpClientFailed`] follows with the returned id.
+    pub fn http_request(&self, request: crate::http::client::ClientRequest) -> Id {
+        let id = self.next_id();
+        self.submit(Command::HttpRequest { id, request });
         id
     }
 

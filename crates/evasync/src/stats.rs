@@ -9,6 +9,7 @@ pub(crate) struct Stats {
     pub outgoing: AtomicU64,
     pub servers: AtomicU64,
     pub http_incoming: AtomicU64,
+    pub http_outgoing: AtomicU64,
     pub dns: AtomicU64,
     pub timers: AtomicU64,
     pub bytes_read: AtomicU64,
@@ -24,6 +25,9 @@ pub struct StatsSnapshot {
     pub outgoing_tcp_connections: u64,
     /// Accepted connections of HTTP servers (not counted as TCP connections).
     pub incoming_http_connections: u64,
+    /// HTTP client connections busy with a request (idle pooled ones are not counted: like
+    /// them keeping nothing alive, they are the pool's).
+    pub outgoing_http_connections: u64,
     /// DNS queries in flight (lookups and names of connections being opened).
     pub open_dns_queries: u64,
     /// Listening servers.
@@ -43,6 +47,7 @@ impl Stats {
             outgoing_tcp_connections: self.outgoing.load(Relaxed),
             incoming_http_connections: self.http_incoming.load(Relaxed),
             open_dns_queries: self.dns.load(Relaxed),
+            outgoing_http_connections: self.http_outgoing.load(Relaxed),
             servers: self.servers.load(Relaxed),
             active_timers: self.timers.load(Relaxed),
             bytes_read: self.bytes_read.load(Relaxed),

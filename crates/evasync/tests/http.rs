@@ -144,3 +144,43 @@ fn streamed_bodies_and_responses() {
         "{text}"
     );
 }
+
+#[test]
+fn the_client_talks_to_the_server_over_a_pooled_connection() {
+    use evasync::http::client::ClientRequest;
+    let (r, addr) = serve(HttpServerOptions::default());
+    let request = |path: &str| ClientRequest {
+        host: "127.0.0.1".into(),
+        port: addr.port(),
+        bytes: format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes(),
+        head_request: false,
+        idempotent: true,
+        timeout: Some(Duration::from_secs(5)),
+        keep_alive: true,
+        max_connections: 4,
+    };
+    for path in ["/one", "/two"] {
+        let id = r.handle.http_request(request(path));
+        let (conn, seq, target, _) = requests(&r, 1)[0].clone();
+        assert_eq!(target, path);
+        r.handle.http_respond(conn, seq, ok(path));
+        let got = r.wait_for(5.0, |e| {
+            matches!(e, Ev::Response(..) | Ev::ClientFailed(..))
+        });
+        assert_eq!(got, Some(Ev::Response(id, 200, path.as_bytes().to_vec())));
+    }
+    let accepted = r
+        .collect(0.2)
+        .iter()
+        .filter(|e| matches!(e, Ev::Accepted { .. }))
+        .count();
+    assert_eq!(
+        accepted, 0,
+        "the second request reused the first connection"
+    );
+    assert_eq!(
+        r.handle.stats().outgoing_http_connections,
+        0,
+        "idle pooled connections are not counted"
+    );
+}

@@ -15,12 +15,16 @@
 #![deny(missing_docs)]
 
 mod chunked;
+mod client;
 mod error;
 mod request;
 mod response;
 mod server;
 
 pub use chunked::{ChunkedDecoder, Decoded};
+pub use client::{
+    encode_request_head, is_idempotent, parse_response, RequestParts, ResponseFraming, ResponseHead,
+};
 pub use error::{Error, ErrorKind};
 pub use request::{
     find_header, parse_request, BodyFraming, HeaderSpan, Limits, Parse, RequestHead, Span, Version,

@@ -4,6 +4,7 @@
 //! enforces the timeouts and closes connections when the protocol says so.
 
 pub mod batch;
+pub mod client;
 mod conn;
 mod date;
 pub(crate) mod reactor_http;

@@ -99,6 +99,8 @@ pub(crate) struct Conn {
     pub connecting: Option<Box<Connecting>>,
     /// HTTP state, for connections accepted by an HTTP server.
     pub http: Option<Box<crate::http::HttpConn>>,
+    /// HTTP client state, for pooled client connections.
+    pub client: Option<Box<crate::http::client::ClientConn>>,
 }
 
 /// Read/write timeouts and the activity they count from.
@@ -138,6 +140,7 @@ impl Conn {
             peer: None,
             connecting: None,
             http: None,
+            client: None,
         }
     }
 

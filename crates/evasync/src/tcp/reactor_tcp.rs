@@ -266,8 +266,23 @@ impl Reactor {
         opts: ConnectOptions,
         sink: &mut dyn EventSink,
     ) {
+        self.connect_with(id, target, opts, None, sink);
+    }
+
+    /// `connect`, for a connection that carries HTTP client state from the start (its events go
+    /// to the client, not to the application).
+    pub(crate) fn connect_with(
+        &mut self,
+        id: Id,
+        target: ConnectTarget,
+        opts: ConnectOptions,
+        client: Option<Box<crate::http::client::ClientConn>>,
+        sink: &mut dyn EventSink,
+    ) {
         let now = Instant::now();
         let mut conn = Conn::new(0, Phase::Resolving);
+        let is_client = client.is_some();
+        conn.client = client;
         let label = match &target {
             ConnectTarget::Addrs(a) => a.first().map_or_else(String::new, |a| a.to_string()),
             ConnectTarget::Host(h, p) if h.contains(':') => format!("[{h}]:{p}"),
@@ -285,7 +300,11 @@ impl Reactor {
             racers: Vec::new(),
         }));
         self.conns.insert(id, conn);
-        stats::inc(&self.shared.stats.outgoing);
+        if is_client {
+            stats::inc(&self.shared.stats.http_outgoing);
+        } else {
+            stats::inc(&self.shared.stats.outgoing);
+        }
         match target {
             ConnectTarget::Addrs(addrs) => self.resolved(id, Ok(addrs), sink),
             ConnectTarget::Host(host, port) => {
@@ -399,8 +418,9 @@ impl Reactor {
         conn.set_timeouts(c.opts.read_timeout, c.opts.write_timeout, Instant::now());
         conn.timer_gen = conn.timer_gen.wrapping_add(1);
         let close_wanted = conn.has(flag::APP_CLOSED);
+        let is_client = conn.client.is_some();
         if let (Some(local), Some(remote)) = (local, remote) {
-            if !close_wanted {
+            if !close_wanted && !is_client {
                 sink.event(Event::Connected {
                     id,
                     fd,
@@ -516,6 +536,9 @@ impl Reactor {
         }
         if conn.http.is_some() {
             return self.http_read(id, sink);
+        }
+        if conn.client.is_some() {
+            return self.client_read(id, sink);
         }
         let mut got = 0u64;
         let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
@@ -871,6 +894,9 @@ impl Reactor {
         let Some(conn) = self.conns.get(&id) else {
             return;
         };
+        if conn.client.is_some() {
+            return self.client_failed(id, error, sink);
+        }
         if conn.http.is_some() {
             // A client that resets its connection is routine for a server: no condition.
         } else if conn.has(flag::APP_CLOSED) {
@@ -894,7 +920,9 @@ impl Reactor {
         if let Some(mut s) = conn.stream.take() {
             let _ = self.poll.registry().deregister(&mut s);
         }
-        if conn.server == 0 {
+        if let Some(client) = conn.client.take() {
+            self.client_released(id, client, sink);
+        } else if conn.server == 0 {
             stats::dec(&self.shared.stats.outgoing);
         } else if conn.http.is_some() {
             stats::dec(&self.shared.stats.http_incoming);

@@ -98,9 +98,10 @@ mod tests {
 
     #[test]
     fn an_idle_connection_is_small() {
-        // The idle-connection budget is 512 bytes all told, JS included; the engine keeps ~100
-        // of them (the peer address, kept for error messages, is a third of that).
+        // The idle-connection budget is 512 bytes all told, JS included; the engine keeps ~120
+        // of them (the peer address, kept for error messages, is a quarter of that; the HTTP
+        // server and client states are one pointer each, allocated only for their sockets).
         let size = std::mem::size_of::<Option<Conn>>();
-        assert!(size <= 112, "Conn is {size} bytes");
+        assert!(size <= 120, "Conn is {size} bytes");
     }
 }

@@ -29,6 +29,9 @@ pub enum Ev {
     Http(u32, u32, String, String, Vec<u8>, bool),
     HttpBody(u32, Vec<u8>, bool),
     Dns(u32, Result<evasync::dns::DnsAnswer, i32>),
+    /// request, status, body
+    Response(u32, u16, Vec<u8>),
+    ClientFailed(u32, evasync::ErrorKind),
 }
 
 impl Ev {
@@ -63,6 +66,10 @@ impl Ev {
             ),
             Event::HttpBody { id, data, finished } => Ev::HttpBody(id, data.to_vec(), finished),
             Event::DnsResolved { id, result } => Ev::Dns(id, result.cloned().map_err(|e| e.errno)),
+            Event::HttpResponse {
+                id, status, body, ..
+            } => Ev::Response(id, status, body.to_vec()),
+            Event::HttpClientFailed { id, error } => Ev::ClientFailed(id, error.kind),
         }
     }
 }

@@ -1,0 +1,552 @@
+//! The HTTP/1.1 client: requests queue per origin, run on pooled keep-alive connections (at most
+//! `max_connections` per origin), and their responses are framed by the sans-IO parser
+//! (Content-Length, chunked, ended by close; 1xx skipped; HEAD, 204 and 304 bodiless). A request
+//! on a reused connection that the server closed before any response byte is retried once when
+//! idempotent. A timeout covers the whole exchange.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use evasync_http1::{
+    parse_response, ChunkedDecoder, HeaderSpan, Parse, ResponseFraming, ResponseHead,
+};
+
+use crate::command::ConnectTarget;
+use crate::config::ConnectOptions;
+use crate::error::{Error, ErrorKind};
+use crate::event::{Event, EventSink};
+use crate::id::{Id, IdMap};
+use crate::reactor::{Reactor, TimerKey};
+use crate::stats;
+use crate::tcp::conn::{flag, ReadOutcome};
+
+/// Longest response head accepted.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+/// Largest response body accepted (HttpError beyond).
+const MAX_RESPONSE_BODY: u64 = 1 << 30;
+/// How long an idle pooled connection is kept (below the 5 s most servers keep one).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct ClientRequest {
+    /// Host to connect to (a name or an IP literal).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// The encoded request: head and body (see `evasync_http1::encode_request_head`).
+    pub bytes: Vec<u8>,
+    /// The request is HEAD (its response has no body).
+    pub head_request: bool,
+    /// The method may be repeated (a failed reuse is retried once).
+    pub idempotent: bool,
+    /// Time for the whole exchange.
+    pub timeout: Option<Duration>,
+    /// Keep the connection for later requests.
+    pub keep_alive: bool,
+    /// Most connections to this origin at once.
+    pub max_connections: usize,
+}
+
+/// A request waiting for, or being served by, a connection.
+struct Pending {
+    req: ClientRequest,
+    origin: String,
+    conn: Option<Id>,
+    retried: bool,
+}
+
+/// The connections of one origin.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Id>,
+    open: usize,
+    queue: VecDeque<Id>,
+}
+
+/// Every origin's pool and every pending request.
+#[derive(Default)]
+pub(crate) struct Client {
+    pools: HashMap<String, Pool>,
+    requests: IdMap<Pending>,
+}
+
+/// Where the response being read is.
+enum Reading {
+    Head,
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    UntilClose,
+}
+
+/// A client connection's state.
+pub(crate) struct ClientConn {
+    origin: String,
+    request: Option<Id>,
+    /// Served a request before (a failure before any byte may then be a stale connection).
+    reused: bool,
+    got_bytes: bool,
+    input: Vec<u8>,
+    reading: Reading,
+    head: Option<(ResponseHead, Vec<u8>, Vec<HeaderSpan>)>,
+    body: Vec<u8>,
+    idle_gen: u32,
+    keep_alive: bool,
+    /// Counted in `outgoing_http_connections` (busy with a request; idle pooled ones are not).
+    counted: bool,
+}
+
+impl ClientConn {
+    fn new(origin: String) -> ClientConn {
+        ClientConn {
+            origin,
+            request: None,
+            reused: false,
+            got_bytes: false,
+            input: Vec::new(),
+            reading: Reading::Head,
+            head: None,
+            body: Vec::new(),
+            idle_gen: 0,
+            keep_alive: true,
+            counted: true,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.request = None;
+        self.got_bytes = false;
+        self.input.clear();
+        self.reading = Reading::Head;
+        self.head = None;
+        self.body = Vec::new();
+    }
+}
+
+/// What parsing the input found.
+enum Parsed {
+    More,
+    Done,
+    Bad(&'static str),
+}
+
+impl ClientConn {
+    /// Parses what has arrived; `eof` says the server closed.
+    fn parse(&mut self, head_request: bool, eof: bool) -> Parsed {
+        loop {
+            match &mut self.reading {
+                Reading::Head => {
+                    let mut spans = Vec::new();
+                    match parse_response(&self.input, head_request, MAX_RESPONSE_HEAD, &mut spans) {
+                        Ok(Parse::Partial) => return Parsed::More,
+                        Err(_) => return Parsed::Bad("malformed response"),
+                        Ok(Parse::Complete(head, n)) => {
+                            if head.status == 101 {
+                                return Parsed::Bad("unexpected protocol switch (101)");
+                            }
+                            let head_bytes: Vec<u8> = self.input.drain(..n).collect();
+                            if head.status < 200 {
+                                continue; // 1xx: skipped
+                            }
+                            self.keep_alive = head.keep_alive;
+                            self.reading = match head.framing {
+                                ResponseFraming::None => Reading::Length(0),
+                                ResponseFraming::Length(n) if n > MAX_RESPONSE_BODY => {
+                                    return Parsed::Bad("response body too large")
+                                }
+                                ResponseFraming::Length(n) => Reading::Length(n),
+                                ResponseFraming::Chunked => {
+                                    Reading::Chunked(ChunkedDecoder::new(MAX_RESPONSE_BODY))
+                                }
+                                ResponseFraming::UntilClose => Reading::UntilClose,
+                            };
+                            self.head = Some((head, head_bytes, spans));
+                        }
+                    }
+                }
+                Reading::Length(left) => {
+                    let n = (*left).min(self.input.len() as u64) as usize;
+                    self.body.extend(self.input.drain(..n));
+                    *left -= n as u64;
+                    if *left == 0 {
+                        return Parsed::Done;
+                    }
+                    return if eof {
+                        Parsed::Bad("connection closed inside the response body")
+                    } else {
+                        Parsed::More
+                    };
+                }
+                Reading::Chunked(dec) => {
+                    let mut used = 0;
+                    while used < self.input.len() && !dec.is_done() {
+                        match dec.decode(&self.input[used..]) {
+                            Ok(d) => {
+                                self.body.extend_from_slice(d.data);
+                                used += d.consumed;
+                                if d.consumed == 0 {
+                                    break;
+                                }
+                            }
+                            Err(_) => return Parsed::Bad("malformed chunked body"),
+                        }
+                    }
+                    self.input.drain(..used);
+                    if dec.is_done() {
+                        return Parsed::Done;
+                    }
+                    return if eof {
+                        Parsed::Bad("connection closed inside the response body")
+                    } else {
+                        Parsed::More
+                    };
+                }
+                Reading::UntilClose => {
+                    self.body.append(&mut self.input);
+                    if self.body.len() as u64 > MAX_RESPONSE_BODY {
+                        return Parsed::Bad("response body too large");
+                    }
+                    return if eof { Parsed::Done } else { Parsed::More };
+                }
+            }
+        }
+    }
+}
+
+fn origin_of(req: &ClientRequest) -> String {
+    format!("{}:{}", req.host, req.port)
+}
+
+impl Reactor {
+    /// Queues request `id` for its origin.
+    pub(crate) fn client_request(&mut self, id: Id, req: ClientRequest, sink: &mut dyn EventSink) {
+        let origin = origin_of(&req);
+        if let Some(t) = req.timeout {
+            self.timers
+                .schedule(Instant::now() + t, TimerKey::ClientTimeout(id));
+        }
+        self.client
+            .pools
+            .entry(origin.clone())
+            .or_default()
+            .queue
+            .push_back(id);
+        self.client.requests.insert(
+            id,
+            Pending {
+                req,
+                origin: origin.clone(),
+                conn: None,
+                retried: false,
+            },
+        );
+        self.client_dispatch(&origin, sink);
+    }
+
+    /// Gives queued requests of `origin` to idle connections, opening new ones within the limit.
+    fn client_dispatch(&mut self, origin: &str, sink: &mut dyn EventSink) {
+        loop {
+            let Some(pool) = self.client.pools.get_mut(origin) else {
+                return;
+            };
+            let Some(&rid) = pool.queue.front() else {
+                if pool.open == 0 {
+                    self.client.pools.remove(origin);
+                }
+                return;
+            };
+            let Some(pending) = self.client.requests.get(&rid) else {
+                pool.queue.pop_front();
+                continue;
+            };
+            let max = pending.req.max_connections.max(1);
+            if let Some(cid) = pool.idle.pop() {
+                pool.queue.pop_front();
+                self.client_assign(rid, cid, sink);
+            } else if pool.open < max {
+                pool.queue.pop_front();
+                pool.open += 1;
+                let cid = self.handle().next_id();
+                let (host, port) = (pending.req.host.clone(), pending.req.port);
+                let mut conn = Box::new(ClientConn::new(origin.to_string()));
+                conn.request = Some(rid);
+                let bytes = pending.req.bytes.clone();
+                if let Some(p) = self.client.requests.get_mut(&rid) {
+                    p.conn = Some(cid);
+                }
+                let opts = ConnectOptions {
+                    no_delay: true,
+                    ..ConnectOptions::default()
+                };
+                self.connect_with(cid, ConnectTarget::Host(host, port), opts, Some(conn), sink);
+                // Queued until connected; flushed then.
+                self.write(cid, bytes, None, sink);
+            } else {
+                return;
+            }
+        }
+    }
+
+    /// Sends request `rid` on idle connection `cid`.
+    fn client_assign(&mut self, rid: Id, cid: Id, sink: &mut dyn EventSink) {
+        let Some(p) = self.client.requests.get_mut(&rid) else {
+            return;
+        };
+        p.conn = Some(cid);
+        let bytes = p.req.bytes.clone();
+        let Some(c) = self.conns.get_mut(&cid).and_then(|c| c.client.as_mut()) else {
+            return;
+        };
+        c.request = Some(rid);
+        c.idle_gen = c.idle_gen.wrapping_add(1);
+        if !c.counted {
+            c.counted = true;
+            stats::inc(&self.shared.stats.http_outgoing);
+        }
+        self.write(cid, bytes, None, sink);
+    }
+
+    /// Reads a client connection and frames its response.
+    pub(crate) fn client_read(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Reactor {
+            conns,
+            scratch,
+            cfg,
+            shared,
+            ..
+        } = self;
+        let Some(conn) = conns.get_mut(&id) else {
+            return;
+        };
+        let Some(mut client) = conn.client.take() else {
+            return;
+        };
+        let mut got = 0u64;
+        let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
+            got += data.len() as u64;
+            client.input.extend_from_slice(data);
+        });
+        stats::add(&shared.stats.bytes_read, got);
+        if got > 0 {
+            client.got_bytes = true;
+        }
+        if let ReadOutcome::Stopped = outcome {
+            if !conn.has(flag::PENDING_READ) {
+                conn.flags |= flag::PENDING_READ;
+                self.pending_read.push(id);
+            }
+        }
+        let eof = matches!(outcome, ReadOutcome::Eof);
+        let failed = match outcome {
+            ReadOutcome::Failed(e) => Some(Error::io(conn.describe("read from"), &e)),
+            _ => None,
+        };
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.client = Some(client);
+            if eof {
+                c.flags |= flag::EOF;
+                c.flags &= !flag::READABLE;
+            }
+        }
+        self.client_progress(id, eof, failed, sink);
+    }
+
+    /// Acts on what arrived: a whole response, a protocol error, or the connection's end.
+    fn client_progress(
+        &mut self,
+        id: Id,
+        eof: bool,
+        failed: Option<Error>,
+        sink: &mut dyn EventSink,
+    ) {
+        let Some(client) = self.conns.get_mut(&id).and_then(|c| c.client.as_mut()) else {
+            return;
+        };
+        let Some(rid) = client.request else {
+            // Idle: the server closed it (or sent garbage): drop it from the pool.
+            if eof || failed.is_some() || !client.input.is_empty() {
+                self.close(id, true, sink);
+            }
+            return;
+        };
+        let head_request = self
+            .client
+            .requests
+            .get(&rid)
+            .is_some_and(|p| p.req.head_request);
+        let parsed = if client.got_bytes || !client.input.is_empty() {
+            client.parse(head_request, eof || failed.is_some())
+        } else {
+            Parsed::More
+        };
+        match parsed {
+            Parsed::Done => {
+                let keep = client.keep_alive && !eof;
+                let head = client.head.take();
+                let body = std::mem::take(&mut client.body);
+                let leftover = !client.input.is_empty();
+                client.reset();
+                client.reused = true;
+                let pending = self.client.requests.remove(&rid);
+                if let Some((h, bytes, spans)) = head {
+                    sink.event(Event::HttpResponse {
+                        id: rid,
+                        status: h.status,
+                        head_bytes: &bytes,
+                        headers: &spans,
+                        body: &body,
+                    });
+                }
+                let keep = keep && !leftover && pending.as_ref().is_some_and(|p| p.req.keep_alive);
+                if keep {
+                    self.client_idle(id, sink);
+                } else {
+                    self.close(id, !eof && leftover, sink);
+                }
+            }
+            Parsed::Bad(why) => {
+                let err = Error::new(ErrorKind::Http, format!("{} from {}", why, client.origin));
+                self.client_fail_request(rid, err, sink);
+                self.close(id, true, sink);
+            }
+            Parsed::More => {
+                if let Some(err) = failed {
+                    self.client_failed(id, err, sink);
+                } else if eof {
+                    let err = Error::new(
+                        ErrorKind::Reset,
+                        format!(
+                            "{} closed the connection before the response",
+                            client.origin
+                        ),
+                    );
+                    self.client_failed(id, err, sink);
+                }
+            }
+        }
+    }
+
+    /// A served connection goes back to its pool, or serves the next queued request.
+    fn client_idle(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(client) = self.conns.get_mut(&id).and_then(|c| c.client.as_mut()) else {
+            return;
+        };
+        let origin = client.origin.clone();
+        client.idle_gen = client.idle_gen.wrapping_add(1);
+        if client.counted {
+            client.counted = false;
+            stats::dec(&self.shared.stats.http_outgoing);
+        }
+        let gen = client.idle_gen;
+        self.timers
+            .schedule(Instant::now() + IDLE_TIMEOUT, TimerKey::ClientIdle(id, gen));
+        if let Some(pool) = self.client.pools.get_mut(&origin) {
+            pool.idle.push(id);
+        }
+        self.client_dispatch(&origin, sink);
+    }
+
+    /// The connection failed (or the server closed it): retry or fail its request, drop it.
+    pub(crate) fn client_failed(&mut self, id: Id, error: Error, sink: &mut dyn EventSink) {
+        let Some(client) = self.conns.get_mut(&id).and_then(|c| c.client.as_mut()) else {
+            return;
+        };
+        if let Some(rid) = client.request.take() {
+            let stale = client.reused && !client.got_bytes;
+            let retry = self
+                .client
+                .requests
+                .get_mut(&rid)
+                .filter(|p| stale && p.req.idempotent && !p.retried);
+            if let Some(p) = retry {
+                // A kept-alive connection the server had closed: not the request's fault.
+                p.retried = true;
+                p.conn = None;
+                let origin = p.origin.clone();
+                if let Some(pool) = self.client.pools.get_mut(&origin) {
+                    pool.queue.push_front(rid);
+                }
+            } else {
+                self.client_fail_request(rid, error, sink);
+            }
+        }
+        self.close(id, true, sink);
+    }
+
+    /// Fails request `rid` with `error`.
+    fn client_fail_request(&mut self, rid: Id, error: Error, sink: &mut dyn EventSink) {
+        if let Some(p) = self.client.requests.remove(&rid) {
+            if p.conn.is_none() {
+                if let Some(pool) = self.client.pools.get_mut(&p.origin) {
+                    pool.queue.retain(|r| *r != rid);
+                }
+            }
+            sink.event(Event::HttpClientFailed { id: rid, error });
+        }
+    }
+
+    /// The reactor let go of a client connection: fix its pool, serve what waits.
+    pub(crate) fn client_released(
+        &mut self,
+        id: Id,
+        client: Box<ClientConn>,
+        sink: &mut dyn EventSink,
+    ) {
+        if client.counted {
+            stats::dec(&self.shared.stats.http_outgoing);
+        }
+        if let Some(rid) = client.request {
+            // Released with a request on it (connect failed, or closed under it).
+            let err = Error::new(
+                ErrorKind::Connection,
+                format!("connection to {} lost", client.origin),
+            );
+            if self
+                .client
+                .requests
+                .get(&rid)
+                .is_some_and(|p| p.conn == Some(id))
+            {
+                self.client_fail_request(rid, err, sink);
+            }
+        }
+        if let Some(pool) = self.client.pools.get_mut(&client.origin) {
+            pool.open = pool.open.saturating_sub(1);
+            pool.idle.retain(|c| *c != id);
+        }
+        self.client_dispatch(&client.origin, sink);
+    }
+
+    /// A request's whole-exchange timeout.
+    pub(crate) fn client_timeout(&mut self, rid: Id, sink: &mut dyn EventSink) {
+        let Some(p) = self.client.requests.get(&rid) else {
+            return;
+        };
+        let err = Error::timeout(format!("HTTP request to {}", p.origin));
+        let conn = p.conn;
+        self.client_fail_request(rid, err, sink);
+        if let Some(cid) = conn {
+            if let Some(c) = self.conns.get_mut(&cid).and_then(|c| c.client.as_mut()) {
+                c.request = None;
+            }
+            self.close(cid, true, sink);
+        }
+    }
+
+    /// An idle pooled connection's time is up.
+    pub(crate) fn client_idle_expired(&mut self, id: Id, gen: u32, sink: &mut dyn EventSink) {
+        let idle = self
+            .conns
+            .get(&id)
+            .and_then(|c| c.client.as_ref())
+            .is_some_and(|c| c.request.is_none() && c.idle_gen == gen);
+        if idle {
+            self.close(id, false, sink);
+        }
+    }
+
+    /// True while client requests are pending.
+    pub(crate) fn client_busy(&self) -> bool {
+        !self.client.requests.is_empty()
+    }
+}

@@ -1,0 +1,199 @@
+/**
+ * The HTTP/1.1 client (API.md §6): requests go to the engine, which pools keep-alive
+ * connections per origin, frames responses and retries an idempotent request once when a reused
+ * connection turns out closed. Callback and Promise forms; redirects are followed here.
+ */
+import { ConnectionError, type ConnectionInfo } from './conditions';
+import { checkData, seconds, type Data } from './data';
+import { Kind } from './events';
+import { encodeFields, fieldCount, type HeadersInit } from './http-server';
+import { conditionFor, decodeError, requireLoop, type Dispatchee, type Loop } from './loop';
+import type { EventCb } from './tcp';
+
+/** Options of `httpClient`. */
+export interface HttpClientOpts {
+  method?: string;
+  headers?: HeadersInit;
+  body?: Data;
+  /** Seconds for the whole exchange → ConnectionTimeout. */
+  timeout?: number | null;
+  /** Pool the connection for later requests (default true). */
+  keepAlive?: boolean;
+  /** Redirects (301, 302, 303, 307, 308) to follow (default 0). */
+  maxRedirects?: number;
+  /** Most connections to one origin at once (default 64); requests beyond wait. */
+  maxConnections?: number;
+}
+
+/** A response: status, header fields in wire order, the decoded body. */
+export interface HttpClientResponse {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Buffer;
+}
+
+export type ResponseCb = (status: number, headers: Array<[string, string]>, body: Buffer) => void;
+
+const DEFAULT_MAX_CONNECTIONS = 64;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** A request in flight, registered under its id until it settles. */
+class ClientExchange implements Dispatchee {
+  readonly #loop: Loop;
+  readonly #id: number;
+  readonly #done: (err: ConnectionInfo | null, res?: HttpClientResponse) => void;
+
+  constructor(loop: Loop, id: number, done: (err: ConnectionInfo | null, res?: HttpClientResponse) => void) {
+    this.#loop = loop;
+    this.#id = id;
+    this.#done = done;
+    loop.register(id, this);
+    loop.fnRegistry++;
+    loop.hold();
+  }
+
+  /** @internal A response record (with its extension record). */
+  onResponse(r: Uint32Array, i: number, arena: Buffer): void {
+    const off = r[i + 2]!;
+    const len = r[i + 3]!;
+    const status = r[i + 4]!;
+    const headersLen = r[i + 5]!;
+    const headers: Array<[string, string]> = [];
+    let p = off;
+    const end = off + headersLen;
+    while (p < end) {
+      const z = arena.indexOf(0, p);
+      const z2 = arena.indexOf(0, z + 1);
+      headers.push([arena.toString('latin1', p, z), arena.toString('latin1', z + 1, z2)]);
+      p = z2 + 1;
+    }
+    this.#settle(null, { status, headers, body: arena.subarray(end, off + len) });
+  }
+
+  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
+    if (kind === Kind.HttpClientFailed) {
+      const e = decodeError(arena, a, b);
+      this.#settle(conditionFor(e.kind, e.errno, e.message));
+    }
+  }
+
+  #settle(err: ConnectionInfo | null, res?: HttpClientResponse): void {
+    const loop = this.#loop;
+    loop.unregister(this.#id);
+    loop.fnRegistry--;
+    this.#done(err, res);
+    loop.release();
+  }
+
+  abandon(): void {
+    this.#loop.fnRegistry--;
+  }
+}
+
+/** Sends one request (no redirects); settles through `done`. */
+function send(loop: Loop, url: URL, opts: HttpClientOpts, done: (err: ConnectionInfo | null, res?: HttpClientResponse) => void): void {
+  if (url.protocol === 'https:') {
+    const err = new ConnectionError(`HTTP request to ${url.host} failed: https needs TLS, which this build does not have yet`, {
+      errcode: 'ENOTSUP',
+    });
+    loop.hold();
+    setImmediate(() => {
+      done(err);
+      loop.release();
+    });
+    return;
+  }
+  const method = opts.method ?? 'GET';
+  const fields = encodeFields('httpClient', opts.headers);
+  const body = opts.body ?? '';
+  if (typeof body !== 'string') checkData('httpClient', body);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  let id: number;
+  try {
+    id = loop.native.httpRequest(
+      {
+        host,
+        port: url.port === '' ? 80 : Number(url.port),
+        method,
+        target: `${url.pathname || '/'}${url.search}`,
+        hostHeader: url.host,
+        fieldCount,
+        fields,
+        timeout: seconds('timeout', opts.timeout ?? undefined),
+        keepAlive: opts.keepAlive ?? true,
+        maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      },
+      body as string | Uint8Array,
+    );
+  } catch (err) {
+    throw new TypeError(`httpClient: ${(err as Error).message}`);
+  }
+  new ClientExchange(loop, id, done);
+}
+
+/**
+ * Sends an HTTP request (API.md §6). With `requestCb`, it is called as
+ * `requestCb(status, headers, body)` and failures go to `eventCb` (else `defaultEventCb`);
+ * without callbacks, returns a Promise of `{ status, headers, body }` that rejects with the
+ * condition. Adds `Host`, `Content-Length` and `User-Agent` when absent.
+ */
+export function httpClient(uri: string, opts?: HttpClientOpts): Promise<HttpClientResponse>;
+export function httpClient(uri: string, requestCb: ResponseCb | null | undefined, eventCb?: EventCb | null, opts?: HttpClientOpts): Promise<HttpClientResponse> | void;
+export function httpClient(
+  uri: string,
+  cbOrOpts?: ResponseCb | HttpClientOpts | null,
+  eventCb?: EventCb | null,
+  maybeOpts?: HttpClientOpts,
+): Promise<HttpClientResponse> | void {
+  const loop = requireLoop();
+  const requestCb = typeof cbOrOpts === 'function' ? cbOrOpts : undefined;
+  const opts: HttpClientOpts = (typeof cbOrOpts === 'object' && cbOrOpts !== null ? cbOrOpts : maybeOpts) ?? {};
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new TypeError(`httpClient: ${JSON.stringify(uri)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`httpClient: unsupported scheme ${url.protocol}`);
+  let redirectsLeft = opts.maxRedirects ?? 0;
+  let promise: Promise<HttpClientResponse> | undefined;
+  let finish: (err: ConnectionInfo | null, res?: HttpClientResponse) => void;
+  if (requestCb === undefined && (eventCb === undefined || eventCb === null)) {
+    let res!: (v: HttpClientResponse) => void;
+    let rej!: (e: unknown) => void;
+    promise = new Promise((a, b) => {
+      res = a;
+      rej = b;
+    });
+    finish = (err, r) => (err ? rej(err) : res(r!));
+  } else {
+    finish = (err, r) => {
+      if (err) loop.deliver(err, eventCb ?? undefined);
+      else if (requestCb) loop.callApp(eventCb ?? undefined, requestCb, r!.status, r!.headers, r!.body);
+    };
+  }
+  let current = opts;
+  const onDone = (err: ConnectionInfo | null, r?: HttpClientResponse): void => {
+    if (!err && r && redirectsLeft > 0 && REDIRECTS.has(r.status)) {
+      const location = r.headers.find(([n]) => n.toLowerCase() === 'location')?.[1];
+      if (location !== undefined) {
+        redirectsLeft--;
+        url = new URL(location, url);
+        const toGet = r.status === 303 || ((r.status === 301 || r.status === 302) && current.method === 'POST');
+        if (toGet) current = { ...current, method: 'GET', body: undefined };
+        try {
+          send(loop, url, current, onDone);
+        } catch (e) {
+          finish(new ConnectionError(`redirect to ${url.href} failed: ${(e as Error).message}`));
+        }
+        return;
+      }
+    }
+    finish(err, r);
+  };
+  send(loop, url, current, onDone);
+  return promise;
+}
+
+/** Alias of `httpClient` (API.md §6). */
+export const httpRequest = httpClient;
