@@ -1,6 +1,6 @@
 /**
  * Benchmarks against peers in the same run (never timed tests).
- *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|all>
+ *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|http-client|all>
  */
 const benches: Record<string, () => Promise<void>> = {
   timers: async () => (await import('./timers')).main(),
@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   'idle-conns': async () => (await import('./idle-conns')).main(),
   http: async () => (await import('./http')).main(),
   dns: async () => (await import('./dns')).main(),
+  'http-client': async () => (await import('./http-client')).main(),
 };
 
 async function run(): Promise<void> {
