@@ -19,16 +19,15 @@ interface Peer {
   close(): Promise<void>;
 }
 
-/** A node:http server running `handler`, counting its connections. */
-async function nodeHttp(handler: http.RequestListener, keepAliveTimeout = 5000): Promise<Peer> {
+/** Listens on loopback, counting and tracking connections, so `close()` can end them all. */
+async function listenPeer(server: net.Server): Promise<Peer> {
   let conns = 0;
   const sockets = new Set<net.Socket>();
-  const server = http.createServer(handler);
-  server.keepAliveTimeout = keepAliveTimeout;
-  server.on('connection', (s) => {
+  server.on('connection', (s: net.Socket) => {
     conns++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
@@ -42,15 +41,14 @@ async function nodeHttp(handler: http.RequestListener, keepAliveTimeout = 5000):
   };
 }
 
-/** A raw TCP server answering each connection with `reply(requestText)` bytes. */
-async function rawServer(reply: (req: string, sock: net.Socket) => void): Promise<Peer> {
-  let conns = 0;
-  const sockets = new Set<net.Socket>();
+/** A node:http server running `handler`. */
+function nodeHttp(handler: http.RequestListener): Promise<Peer> {
+  return listenPeer(http.createServer(handler));
+}
+
+/** A raw TCP server answering each request head with what `reply` writes. */
+function rawServer(reply: (req: string, sock: net.Socket) => void): Promise<Peer> {
   const server = net.createServer((s) => {
-    conns++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
     let buf = '';
     s.on('data', (d) => {
       buf += d.toString('latin1');
@@ -61,16 +59,7 @@ async function rawServer(reply: (req: string, sock: net.Socket) => void): Promis
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    connections: () => conns,
-    close: () =>
-      new Promise((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
+  return listenPeer(server);
 }
 
 /** Echoes method, url, headers (raw, in order) and body as JSON. */

@@ -81,6 +81,19 @@ pub(crate) fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     out
 }
 
+/// How a non-blocking connect ended, once readiness was reported: `None` when it has not
+/// (a spurious wake-up), `Some(None)` connected, `Some(Some(e))` failed.
+pub(crate) fn connect_outcome(stream: &mio::net::TcpStream) -> Option<Option<io::Error>> {
+    match stream.take_error() {
+        Ok(Some(e)) | Err(e) => Some(Some(e)),
+        Ok(None) => match stream.peer_addr() {
+            Ok(_) => Some(None),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+            Err(e) => Some(Some(e)),
+        },
+    }
+}
+
 /// Starts a non-blocking connect, bound first to `local` when given.
 pub(crate) fn open_stream(
     addr: SocketAddr,
@@ -382,13 +395,8 @@ impl Reactor {
         let Some(stream) = conn.stream.as_ref() else {
             return;
         };
-        let failure = match stream.take_error() {
-            Ok(Some(e)) | Err(e) => Some(e),
-            Ok(None) => match stream.peer_addr() {
-                Ok(_) => None,
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
-                Err(e) => Some(e),
-            },
+        let Some(failure) = connect_outcome(stream) else {
+            return;
         };
         if let Some(e) = failure {
             if let Some(mut s) = conn.stream.take() {
