@@ -1,0 +1,70 @@
+//! An HTTP/1.1 client on the engine alone: `cargo run --release --example http_client -- URL`
+//! (e.g. `http://127.0.0.1:8080/` with the http_hello example running). The name resolves
+//! through the DNS module, the connection is pooled; prints the status, headers and body.
+
+use std::time::Duration;
+
+use evasync::http::client::ClientRequest;
+use evasync::http::parse::{encode_request_head, RequestParts};
+use evasync::{Event, Reactor, ReactorConfig};
+
+fn main() -> std::io::Result<()> {
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "http://127.0.0.1:8080/".into());
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| std::io::Error::other("only http:// URLs"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(std::io::Error::other)?),
+        None => (authority, 80),
+    };
+    let mut bytes = Vec::new();
+    let parts = RequestParts {
+        method: "GET",
+        target: path,
+        host: authority,
+        user_agent: "evasync-example",
+        close: true,
+    };
+    encode_request_head(&mut bytes, &parts, [], 0).map_err(std::io::Error::other)?;
+
+    let mut reactor = Reactor::new(ReactorConfig::default())?;
+    let handle = reactor.handle();
+    handle.http_request(ClientRequest {
+        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port,
+        bytes,
+        head_request: false,
+        idempotent: true,
+        timeout: Some(Duration::from_secs(10)),
+        keep_alive: false,
+        max_connections: 1,
+    });
+    let exit = handle.clone();
+    reactor.run(&mut |ev: Event<'_>| match ev {
+        Event::HttpResponse {
+            status,
+            head_bytes,
+            headers,
+            body,
+            ..
+        } => {
+            println!("{status}");
+            for h in headers {
+                let name = String::from_utf8_lossy(h.name.of(head_bytes));
+                let value = String::from_utf8_lossy(h.value.of(head_bytes));
+                println!("{name}: {value}");
+            }
+            println!("\n{}", String::from_utf8_lossy(body));
+            exit.exit();
+        }
+        Event::HttpClientFailed { error, .. } => {
+            eprintln!("{}: {}", error.kind.code(), error.message);
+            exit.exit();
+        }
+        _ => {}
+    })
+}
