@@ -20,6 +20,8 @@ export const ZONE = {
   cname: { alias: 'alias2.test', via: 'alias1.test', target: 'dual.test' },
   /** Happy Eyeballs: a dead IPv6 address (a blackholed listener on ::1) and a live IPv4 one. */
   eyeballs: { name: 'eyeballs.test', v4: '127.0.0.7', v6: '::1' },
+  /** A record with a TTL of 1 s. */
+  short: { name: 'short.test', v4: '127.0.0.8' },
   nxdomain: 'nothing.nx.test',
   /** Forwarded to an upstream that fails every query. */
   servfail: 'broken.dead.test',
@@ -86,6 +88,7 @@ export async function startDnsmasq(opts: { logQueries?: boolean } = {}): Promise
     `host-record=${z.multi.name},${z.multi.v4[0]}`,
     `host-record=${z.multi.name},${z.multi.v4[1]},${z.multi.v6[0]}`,
     `host-record=${z.eyeballs.name},${z.eyeballs.v4},${z.eyeballs.v6}`,
+    `host-record=${z.short.name},${z.short.v4},1`,
     `ptr-record=9.2.0.192.in-addr.arpa,${z.ptr.name}`,
     `cname=${z.cname.via},${z.cname.target}`,
     `cname=${z.cname.alias},${z.cname.via}`,

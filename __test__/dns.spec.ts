@@ -193,6 +193,21 @@ test('a cached answer sends no query; dnsCacheClear forgets it', async (t) => {
   });
 });
 
+test('answers are kept for their TTL and asked again after it', async (t) => {
+  await withDns(t, async () => {
+    as.dnsCacheClear();
+    const before = dns.queries(ZONE.short.name);
+    t.deepEqual(await as.dnsLookup(ZONE.short.name, { family: 4 }), { address: ZONE.short.v4, family: 4 });
+    const asked = dns.queries(ZONE.short.name);
+    t.is(asked, before + 1);
+    await as.dnsLookup(ZONE.short.name, { family: 4 });
+    t.is(dns.queries(ZONE.short.name), asked, 'within the TTL: no query');
+    await new Promise<void>((r) => as.delay(() => r(), { time: 1.3 }));
+    t.deepEqual(await as.dnsLookup(ZONE.short.name, { family: 4 }), { address: ZONE.short.v4, family: 4 });
+    t.is(dns.queries(ZONE.short.name), asked + 1, 'after the 1 s TTL: asked again');
+  });
+});
+
 test('registry counts are unchanged after lookups (cl-async leak test)', async (t) => {
   await withDns(t, async () => {
     const before = as.stats();

@@ -76,9 +76,51 @@ class Query implements Dispatchee {
   }
 }
 
-function addresses(text: string): LookupAddress[] {
-  if (text === '') return [];
-  return text.split(' ').map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+/**
+ * Answers kept on this side for their TTL (the engine sends it with each answer), so a cached
+ * name costs no native call at all; the engine's caches stay the authority (a miss, an expiry,
+ * `dnsCacheClear` and `setDnsServers` all go back to them). One map per family, keyed by the
+ * host as given.
+ */
+type Kept = { addrs: LookupAddress[]; expires: number };
+const answers = new WeakMap<Loop, [Map<string, Kept>, Map<string, Kept>, Map<string, Kept>]>();
+const MAX_JS_CACHE = 10_000;
+
+function familyMap(loop: Loop, family: 0 | 4 | 6): Map<string, Kept> {
+  let m = answers.get(loop);
+  if (m === undefined) answers.set(loop, (m = [new Map(), new Map(), new Map()]));
+  return m[family === 0 ? 0 : family === 4 ? 1 : 2];
+}
+
+function cached(loop: Loop, host: string, family: 0 | 4 | 6): LookupAddress[] | undefined {
+  const m = answers.get(loop)?.[family === 0 ? 0 : family === 4 ? 1 : 2];
+  const e = m?.get(host);
+  if (e === undefined) return undefined;
+  if (e.expires > performance.now()) return e.addrs;
+  m!.delete(host);
+  return undefined;
+}
+
+/** Parses `<ttl ms>;<addr> <addr>…` and keeps the answer for the TTL. */
+function addressesOf(loop: Loop, host: string, family: 0 | 4 | 6): (text: string) => LookupAddress[] {
+  return (text) => {
+    const semi = text.indexOf(';');
+    const ttl = Number(text.slice(0, semi));
+    const list = text.slice(semi + 1);
+    const addrs: LookupAddress[] =
+      list === '' ? [] : list.split(' ').map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    if (ttl > 0 && addrs.length > 0) {
+      const m = familyMap(loop, family);
+      if (m.size >= MAX_JS_CACHE) m.clear();
+      m.set(host, { addrs, expires: performance.now() + ttl });
+    }
+    return addrs;
+  };
+}
+
+/** Forgets the answers kept on this side. */
+function forget(loop: Loop): void {
+  answers.delete(loop);
 }
 
 function checkFamily(fn: string, family: unknown): 0 | 4 | 6 {
@@ -122,16 +164,22 @@ function start(
   if (typeof r === 'number') {
     new Query(loop, r, parse, settle);
   } else {
-    // An IP literal: no query, but never synchronously.
+    // An IP literal or a kept answer: no query, but never synchronously.
     loop.hold();
     loop.fnRegistry++;
-    setImmediate(() => {
+    queueMicrotask(() => {
       loop.fnRegistry--;
       if (loop.running) settle(null, r.literal);
       loop.release();
     });
   }
   return promise;
+}
+
+/** An answer kept for `key`, as a literal result (a copy: callers may not change ours). */
+function keptAnswer(loop: Loop, host: string, family: 0 | 4 | 6): { literal: LookupAddress[] } | null {
+  const addrs = cached(loop, host, family);
+  return addrs ? { literal: addrs.map((a) => ({ ...a })) } : null;
 }
 
 /** A literal's answer for `family`, or a DnsError if it is of the other family. */
@@ -166,14 +214,25 @@ export function dnsLookup(
   checkHost('dnsLookup', host);
   const resolveCb = typeof cbOrOpts === 'function' ? cbOrOpts : undefined;
   const family = checkFamily('dnsLookup', (typeof cbOrOpts === 'function' ? opts : cbOrOpts)?.family);
+  const kept = cached(loop, host, family);
+  if (kept !== undefined) {
+    // The fast path of a kept answer: no registration, just the next microtask.
+    const v: LookupAddress = { address: kept[0]!.address, family: kept[0]!.family };
+    if (resolveCb === undefined) return Promise.resolve(v);
+    queueMicrotask(() => {
+      if (loop.running) loop.callApp(eventCb, resolveCb, v.address, v.family);
+    });
+    return;
+  }
   const first = (v: unknown) => (v as LookupAddress[])[0];
+  const parse = addressesOf(loop, host, family);
   const p = start(
     loop,
     () => {
       const lit = literal(host, family);
       return lit ? { literal: first(lit.literal) } : loop.native.dnsLookup(host, family);
     },
-    (text) => first(addresses(text)),
+    (text) => first(parse(text)),
     resolveCb && ((v) => resolveCb((v as LookupAddress).address, (v as LookupAddress).family)),
     eventCb,
   );
@@ -187,8 +246,8 @@ export function dnsLookupAll(host: string, opts: LookupOpts = {}): Promise<Looku
   const family = checkFamily('dnsLookupAll', opts.family);
   return start(
     loop,
-    () => literal(host, family) ?? loop.native.dnsLookup(host, family),
-    addresses,
+    () => literal(host, family) ?? keptAnswer(loop, host, family) ?? loop.native.dnsLookup(host, family),
+    addressesOf(loop, host, family),
     undefined,
     undefined,
   ) as Promise<LookupAddress[]>;
@@ -223,9 +282,12 @@ export function setDnsServers(servers: string[], opts: DnsServerOpts = {}): void
   } catch (err) {
     throw new TypeError(`setDnsServers: ${(err as Error).message}`);
   }
+  forget(loop);
 }
 
 /** Drops every cached answer (positive and negative). */
 export function dnsCacheClear(): void {
-  requireLoop().native.dnsClearCache();
+  const loop = requireLoop();
+  forget(loop);
+  loop.native.dnsClearCache();
 }

@@ -184,9 +184,19 @@ impl Batch {
                     headers_len as u32,
                 ]);
             }
-            Event::DnsResolved { id, result } => match result {
+            Event::DnsResolved {
+                id,
+                result,
+                valid_until,
+            } => match result {
                 Ok(evasync::dns::DnsAnswer::Addrs(addrs)) => {
+                    // "<ttl ms>;<addr> <addr>…": JS keeps the answer that long.
+                    let ttl_ms = valid_until.map_or(0, |u| {
+                        u.saturating_duration_since(std::time::Instant::now())
+                            .as_millis()
+                    });
                     let (off, len) = self.text(|s| {
+                        let _ = write!(s, "{ttl_ms};");
                         for (i, a) in addrs.iter().enumerate() {
                             let sep = if i == 0 { "" } else { " " };
                             let _ = write!(s, "{sep}{a}");

@@ -138,6 +138,8 @@ pub enum Event<'a> {
         id: Id,
         /// The answer, or why not (kind `Dns`, the [`crate::dns::DnsErrorCode`] in `errno`).
         result: Result<&'a crate::dns::DnsAnswer, Error>,
+        /// Until when an address answer may be reused (its records' TTL), if known.
+        valid_until: Option<std::time::Instant>,
     },
     /// A synthetic event asked for with [`crate::Command::EmitTicks`], for measuring delivery.
     Tick {

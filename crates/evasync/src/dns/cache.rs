@@ -23,10 +23,10 @@ impl DnsCache {
         (host.to_ascii_lowercase(), family)
     }
 
-    /// A fresh answer, if there is one.
-    pub fn get(&mut self, key: &Key, now: Instant) -> Option<&Vec<IpAddr>> {
+    /// A fresh answer and until when it is fresh, if there is one.
+    pub fn get(&mut self, key: &Key, now: Instant) -> Option<(&Vec<IpAddr>, Instant)> {
         match self.entries.get(key) {
-            Some((_, until)) if *until > now => self.entries.get(key).map(|(a, _)| a),
+            Some((_, until)) if *until > now => self.entries.get(key).map(|(a, u)| (a, *u)),
             Some(_) => {
                 self.entries.remove(key);
                 None
@@ -70,7 +70,8 @@ mod tests {
             now + Duration::from_secs(5),
             now,
         );
-        assert_eq!(c.get(&DnsCache::key("host.test", 4), now), Some(&a));
+        let until = now + Duration::from_secs(5);
+        assert_eq!(c.get(&DnsCache::key("host.test", 4), now), Some((&a, until)));
         assert_eq!(c.get(&DnsCache::key("host.test", 6), now), None);
         assert_eq!(
             c.get(&DnsCache::key("host.test", 4), now + Duration::from_secs(6)),

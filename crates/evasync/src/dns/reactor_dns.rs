@@ -49,9 +49,9 @@ impl Reactor {
         stats::inc(&self.shared.stats.dns);
         if let Some(k) = &key {
             let now = Instant::now();
-            if let Some(addrs) = self.dns_cache.get(k, now) {
+            if let Some((addrs, until)) = self.dns_cache.get(k, now) {
                 let answer = DnsAnswer::Addrs(addrs.clone());
-                return self.dns_done(id, Ok(answer), None, sink);
+                return self.dns_done(id, Ok(answer), Some(until), sink);
             }
         }
         if self.dns.is_none() {
@@ -102,7 +102,11 @@ impl Reactor {
                     Ok(a) => Ok(a),
                     Err((code, msg)) => Err(dns_error(*code, msg.clone())),
                 };
-                sink.event(Event::DnsResolved { id, result });
+                sink.event(Event::DnsResolved {
+                    id,
+                    result,
+                    valid_until,
+                });
             }
             DnsPurpose::Connect(port) => {
                 let addrs = match result {
