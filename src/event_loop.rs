@@ -161,15 +161,20 @@ impl NativeLoop {
         }
     }
 
-    /// Takes the waiting batches as `[records0, arena0, records1, arena1, …]`. The arrays are
-    /// external: their memory is the Vecs the reactor filled. Records are freed when JS collects
-    /// them; an arena goes back to the outbox's pool for the reactor to fill again.
+    /// Takes the waiting batches as `[records0, arena0, records1, arena1, …]`. Records are
+    /// copied into V8-owned arrays; an arena is lent as an external Buffer (the memory the reactor
+    /// filled, no copy) and goes back to the outbox's pool when JS collects it.
     #[napi(catch_unwind)]
     pub fn drain<'e>(&self, env: &'e Env) -> Result<Array<'e>> {
         let batches = self.outbox.drain();
         let mut out = env.create_array((batches.len() * 2) as u32)?;
         for (i, b) in batches.into_iter().enumerate() {
-            out.set((2 * i) as u32, Uint32Array::new(b.records))?;
+            // Copied into a V8-owned buffer: records are read once, synchronously, and an
+            // external buffer would cost a finalizer and a global handle per batch.
+            out.set(
+                (2 * i) as u32,
+                Uint32ArraySlice::copy_from(env, &b.records)?,
+            )?;
             let mut arena = b.arena;
             if arena.is_empty() {
                 self.outbox.give_back(arena);

@@ -34,7 +34,10 @@ fn main() -> std::io::Result<()> {
     let mut reactor = Reactor::new(ReactorConfig::default())?;
     let handle = reactor.handle();
     handle.http_request(ClientRequest {
-        host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
         port,
         bytes,
         head_request: false,

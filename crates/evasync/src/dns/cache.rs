@@ -71,7 +71,10 @@ mod tests {
             now,
         );
         let until = now + Duration::from_secs(5);
-        assert_eq!(c.get(&DnsCache::key("host.test", 4), now), Some((&a, until)));
+        assert_eq!(
+            c.get(&DnsCache::key("host.test", 4), now),
+            Some((&a, until))
+        );
         assert_eq!(c.get(&DnsCache::key("host.test", 6), now), None);
         assert_eq!(
             c.get(&DnsCache::key("host.test", 4), now + Duration::from_secs(6)),

@@ -65,7 +65,9 @@ impl Ev {
                 complete,
             ),
             Event::HttpBody { id, data, finished } => Ev::HttpBody(id, data.to_vec(), finished),
-            Event::DnsResolved { id, result, .. } => Ev::Dns(id, result.cloned().map_err(|e| e.errno)),
+            Event::DnsResolved { id, result, .. } => {
+                Ev::Dns(id, result.cloned().map_err(|e| e.errno))
+            }
             Event::HttpResponse {
                 id, status, body, ..
             } => Ev::Response(id, status, body.to_vec()),
