@@ -184,3 +184,54 @@ fn the_client_talks_to_the_server_over_a_pooled_connection() {
         "idle pooled connections are not counted"
     );
 }
+
+#[test]
+fn a_client_that_does_not_read_its_responses_is_not_read_either() {
+    // 2000 pipelined requests, each answered with 64 KiB, and a client that reads nothing: the
+    // server must stop taking requests once the unsent responses pile up (at most the 128 read
+    // ahead and a few), not queue 125 MiB.
+    let (r, addr) = serve(HttpServerOptions::default());
+    let mut c = client(addr);
+    let burst = "GET /big HTTP/1.1\r\nHost: h\r\n\r\n".repeat(2000);
+    let writer = {
+        let mut w = c.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let _ = w.write_all(burst.as_bytes());
+        })
+    };
+    let big = vec![b'x'; 64 * 1024];
+    let mut answered = 0;
+    while let Some(Ev::Http(id, seq, ..)) = r.wait_for(1.0, |e| matches!(e, Ev::Http(..))) {
+        r.handle
+            .http_respond(id, seq, Response::new(200, [], big.clone()).unwrap());
+        answered += 1;
+    }
+    assert!(
+        answered <= 200,
+        "{answered} requests taken from a client that reads nothing"
+    );
+    // Once the client reads, everything flows: all 2000 responses arrive.
+    let reader = std::thread::spawn(move || {
+        let mut got = 0usize;
+        let mut buf = vec![0u8; 1 << 16];
+        let want = 2000 * (64 * 1024);
+        while got < want {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        got
+    });
+    while answered < 2000 {
+        let Some(Ev::Http(id, seq, ..)) = r.wait_for(5.0, |e| matches!(e, Ev::Http(..))) else {
+            break;
+        };
+        r.handle
+            .http_respond(id, seq, Response::new(200, [], big.clone()).unwrap());
+        answered += 1;
+    }
+    assert_eq!(answered, 2000);
+    assert!(reader.join().unwrap() >= 2000 * 64 * 1024);
+    writer.join().unwrap();
+}

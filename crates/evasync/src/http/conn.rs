@@ -89,6 +89,8 @@ pub(crate) struct HttpConn {
     close_pending: bool,
     /// Reading paused: too many responses awaited.
     pub paused: bool,
+    /// Reading paused: the peer does not read its responses (too many unsent bytes).
+    pub write_paused: bool,
     /// Listed for a deferred flush.
     pub flush_listed: bool,
 }
@@ -112,6 +114,7 @@ impl HttpConn {
             draining: false,
             close_pending: false,
             paused: false,
+            write_paused: false,
             flush_listed: false,
         }
     }
@@ -589,6 +592,11 @@ impl HttpConn {
     /// Reading may go on: fewer responses are owed than the pipelining bound.
     pub fn can_resume(&self) -> bool {
         self.paused && self.exchanges.len() < MAX_IN_FLIGHT
+    }
+
+    /// True when requests may be read: neither bound holds reading back.
+    pub fn reading_allowed(&self) -> bool {
+        !self.paused && !self.write_paused
     }
 
     /// Parses input held back while paused.

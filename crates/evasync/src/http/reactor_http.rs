@@ -13,8 +13,14 @@ use crate::http::{batch, HttpConn, HttpServerOptions, Response};
 use crate::id::Id;
 use crate::reactor::{Reactor, TimerKey};
 use crate::stats;
-use crate::tcp::conn::{flag, Phase, ReadOutcome};
+use crate::tcp::conn::{flag, Conn, Phase, ReadOutcome};
 use crate::tcp::listen::BoundListener;
+use crate::tcp::table::ConnTable;
+
+/// Unsent response bytes above which a connection's requests are no longer read.
+const WRITE_HIGH: usize = 256 * 1024;
+/// Unsent response bytes at or below which reading resumes.
+const WRITE_LOW: usize = 64 * 1024;
 
 /// What a response command asks of a connection.
 pub(crate) enum ResponsePart<'a> {
@@ -33,6 +39,11 @@ pub(crate) enum ResponsePart<'a> {
     },
     Chunk(&'a [u8]),
     End,
+}
+
+/// Connection `id` if it is open (HTTP state is only acted on while the socket is).
+fn open_http(conns: &mut ConnTable, id: Id) -> Option<&mut Conn> {
+    conns.get_mut(&id).filter(|c| c.phase == Phase::Open)
 }
 
 impl Reactor {
@@ -124,22 +135,15 @@ impl Reactor {
         part: ResponsePart<'_>,
         sink: &mut dyn EventSink,
     ) {
-        let Reactor {
-            conns,
-            date,
-            http_headers,
-            ..
-        } = self;
-        let Some(conn) = conns.get_mut(&id) else {
+        let Reactor { conns, date, .. } = self;
+        let Some(conn) = open_http(conns, id) else {
             return;
         };
-        if conn.phase != Phase::Open {
-            return;
-        }
+        let queued = conn.wq.len();
         let Some(http) = conn.http.as_mut() else {
             return;
         };
-        let mut eff = match part {
+        let eff = match part {
             ResponsePart::Whole(r) => http.respond(seq, r, date.now()),
             ResponsePart::Head(r) => http.start(seq, r, date.now()),
             ResponsePart::WholeParts {
@@ -156,26 +160,65 @@ impl Reactor {
             ResponsePart::Chunk(data) => http.chunk(seq, data),
             ResponsePart::End => http.finish(seq),
         };
-        if http.can_resume() && !eff.close {
+        if queued + http.out.len() > WRITE_HIGH {
+            // The peer is not reading its responses: parse no more of its requests until the
+            // queue drains (see `http_write_drained`).
+            http.write_paused = true;
+        }
+        let resume = http.can_resume() && !http.write_paused && !eff.close;
+        self.http_effects(id, eff, true, sink);
+        if resume {
             // Fewer responses owed than the pipelining bound: parse what was held back, read on.
-            let mut ctx = Ctx {
-                id,
-                now: date.instant(),
-                date: date.now(),
-                headers: http_headers,
-            };
-            let e = http.resume(&mut ctx, sink);
-            eff.write |= e.write;
-            eff.close |= e.close;
-            if !http.paused {
-                conn.flags |= flag::READ_ENABLED;
-                if conn.has(flag::READABLE) && !conn.has(flag::PENDING_READ) {
-                    conn.flags |= flag::PENDING_READ;
-                    self.pending_read.push(id);
-                }
+            self.http_resume_reading(id, sink);
+        }
+    }
+
+    /// Parses input held back while reading was paused and reads on, if nothing holds it back.
+    fn http_resume_reading(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Reactor {
+            conns,
+            date,
+            http_headers,
+            pending_read,
+            ..
+        } = self;
+        let Some(conn) = open_http(conns, id) else {
+            return;
+        };
+        let Some(http) = conn.http.as_mut() else {
+            return;
+        };
+        let mut ctx = Ctx {
+            id,
+            now: date.instant(),
+            date: date.now(),
+            headers: http_headers,
+        };
+        let eff = http.resume(&mut ctx, sink);
+        if http.reading_allowed() {
+            conn.flags |= flag::READ_ENABLED;
+            if conn.has(flag::READABLE) && !conn.has(flag::PENDING_READ) {
+                conn.flags |= flag::PENDING_READ;
+                pending_read.push(id);
             }
         }
         self.http_effects(id, eff, true, sink);
+    }
+
+    /// The socket's queue drained below the low mark: a connection held back because its peer
+    /// did not read its responses reads requests again.
+    pub(crate) fn http_write_drained(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let queued = conn.wq.len();
+        let Some(http) = conn.http.as_mut() else {
+            return;
+        };
+        if http.write_paused && queued <= WRITE_LOW {
+            http.write_paused = false;
+            self.http_resume_reading(id, sink);
+        }
     }
 
     /// Applies a batch of response operations (see [`crate::http::batch`]), in order.
@@ -245,7 +288,7 @@ impl Reactor {
         let Some(http) = conn.http.as_mut() else {
             return;
         };
-        if http.paused {
+        if !http.reading_allowed() {
             conn.flags &= !flag::READ_ENABLED;
         }
         if defer && (eff.write || eff.close) {
@@ -299,7 +342,21 @@ impl Reactor {
                     return;
                 }
             }
-            if !conn.wq.is_empty() {
+            let queued = conn.wq.len();
+            let paused = conn.http.as_mut().is_some_and(|h| {
+                // The peer is not reading its responses: stop reading its requests (and
+                // making more responses) until the queue drains.
+                h.write_paused |= queued > WRITE_HIGH;
+                h.write_paused
+            });
+            if paused {
+                conn.flags &= !flag::READ_ENABLED;
+                if queued <= WRITE_LOW {
+                    // It all went out after all: nothing will report a drain.
+                    self.http_write_drained(id, sink);
+                }
+            }
+            if !self.conns.get(&id).is_some_and(|c| c.wq.is_empty()) {
                 self.arm_write_timer(id);
             }
         }
@@ -341,13 +398,7 @@ impl Reactor {
             http_headers,
             ..
         } = self;
-        let Some(conn) = conns.get_mut(&id) else {
-            return;
-        };
-        if conn.phase != Phase::Open {
-            return;
-        }
-        let Some(http) = conn.http.as_mut() else {
+        let Some(http) = open_http(conns, id).and_then(|c| c.http.as_mut()) else {
             return;
         };
         if http.armed != Some(at) {

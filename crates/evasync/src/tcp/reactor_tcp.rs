@@ -663,6 +663,12 @@ impl Reactor {
                         total: conn.flushed,
                     });
                 }
+                if conn.http.as_ref().is_some_and(|h| h.write_paused) {
+                    self.http_write_drained(id, sink);
+                }
+                let Some(conn) = self.conns.get_mut(&id) else {
+                    return;
+                };
                 if conn.wq.is_empty() {
                     if conn.phase == Phase::Closing {
                         self.finish_close(id, sink);
