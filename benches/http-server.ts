@@ -9,6 +9,9 @@ import * as as from 'evasync';
 
 const impl = process.argv[2];
 const BODY = 'Hello, World!';
+// With --expose-gc (the idle-connections bench), collect often so RSS shows what is live.
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc) setInterval(gc, 500).unref();
 
 if (impl === 'node') {
   const server = http.createServer((_req, res) => {

@@ -1,6 +1,8 @@
 /**
  * Idle connections: open 15 000 connections to a server process and read its RSS per
- * connection, evasync vs node:net (both servers with --expose-gc collecting every 0.5 s).
+ * connection, evasync vs node:net (both servers with --expose-gc collecting every 0.5 s); then
+ * the same for HTTP keep-alive connections that each served one request: evasync vs node:http
+ * vs uWebSockets.js.
  */
 import * as net from 'node:net';
 
@@ -10,7 +12,8 @@ const N = Number(process.env.IDLE_CONNS ?? 15_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function openAll(port: number): Promise<net.Socket[]> {
+/** Opens N connections; with `http`, each sends one request and waits for its response. */
+async function openAll(port: number, http: boolean): Promise<net.Socket[]> {
   const socks: net.Socket[] = [];
   for (let i = 0; i < N; i += 500) {
     const batch: Array<Promise<unknown>> = [];
@@ -18,15 +21,22 @@ async function openAll(port: number): Promise<net.Socket[]> {
       const s = net.connect(port, '127.0.0.1');
       s.on('error', () => {});
       socks.push(s);
-      batch.push(new Promise((r) => s.once('connect', r)));
+      batch.push(
+        new Promise((r) => {
+          if (!http) return s.once('connect', r);
+          s.once('connect', () => s.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
+          s.once('data', r);
+        }),
+      );
     }
     await Promise.all(batch);
   }
   return socks;
 }
 
-async function measure(impl: string, driver?: string) {
-  const { child, line } = await startChild('tcp-echo-server.ts', driver ? [impl, driver] : [impl], {
+async function measure(impl: string, driver?: string, http = false) {
+  const script = http ? 'http-server.ts' : 'tcp-echo-server.ts';
+  const { child, line } = await startChild(script, driver ? [impl, driver] : [impl], {
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`,
   });
   const port = Number(line.split(' ')[1]);
@@ -34,18 +44,27 @@ async function measure(impl: string, driver?: string) {
   try {
     await sleep(1500);
     const before = rssBytes(pid);
-    const socks = await openAll(port);
+    const socks = await openAll(port, http);
     await sleep(2500);
     const after = rssBytes(pid);
     for (const s of socks) s.destroy();
-    return { server: driver ? `${impl} (${driver})` : impl, connections: N, 'RSS before MiB': before / 2 ** 20, 'RSS after MiB': after / 2 ** 20, 'bytes/conn': Math.round((after - before) / N) };
+    const name = http ? `${impl === 'node' ? 'node:http' : impl} http` : impl;
+    return { server: driver ? `${name} (${driver})` : name, connections: N, 'RSS before MiB': before / 2 ** 20, 'RSS after MiB': after / 2 ** 20, 'bytes/conn': Math.round((after - before) / N) };
   } finally {
     await stopChild(child);
   }
 }
 
 export async function main(): Promise<void> {
-  const rows = [await measure('evasync', 'main'), await measure('evasync', 'thread'), await measure('node')];
+  // IDLE_ONLY=tcp or IDLE_ONLY=http runs one half.
+  const only = process.env.IDLE_ONLY;
+  const rows = [];
+  if (only !== 'http') {
+    rows.push(await measure('evasync', 'main'), await measure('evasync', 'thread'), await measure('node'));
+  }
+  if (only !== 'tcp') {
+    rows.push(await measure('evasync', 'main', true), await measure('node', undefined, true), await measure('uws', undefined, true));
+  }
   table(rows);
   console.log(saveResults('idle-conns', { rows }));
 }

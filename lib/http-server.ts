@@ -84,7 +84,9 @@ export class HttpConnection implements Dispatchee {
     this.id = id;
     const parts = text.split(' ');
     this.fd = Number(parts[1]);
-    [this.localAddress, this.localPort] = splitHostPort(parts[2]!);
+    const [la, lp] = splitHostPort(parts[2]!);
+    this.localAddress = intern(la);
+    this.localPort = lp;
     const [ra, rp] = splitHostPort(parts[3]!);
     this.remoteAddress = intern(ra);
     this.remotePort = rp;

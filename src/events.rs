@@ -62,11 +62,6 @@ const ARENA_KEEP_MAX_CAPACITY: usize = 512 * 1024;
 /// is lent to JS, so a small batch never pins a big buffer until the next garbage collection.
 const ARENA_SHRINK_ABOVE: usize = 64 * 1024;
 
-/// Capacity of a fresh arena: a few dozen small events' worth.
-const FRESH_ARENA: usize = 8 * 1024;
-/// Capacity of a fresh record array (`u32`s): 64 events.
-const FRESH_RECORDS: usize = 256;
-
 /// Undelivered arena bytes above which the reactor stops reading sockets: JS is behind, and
 /// TCP flow control should slow the peers rather than memory grow without bound.
 const BACKLOG_HIGH: usize = 16 * 1024 * 1024;
@@ -287,10 +282,10 @@ impl Outbox {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pop()
-            // Pooled arenas come back only when V8 collects their Buffers; until then each
-            // batch needs a fresh one, and starting it at a typical batch's size saves the
-            // reallocations of growing from nothing.
-            .unwrap_or_else(|| Vec::with_capacity(FRESH_ARENA))
+            // A fresh arena starts empty: presizing each one (8 KiB) cost ~1 KB of RSS per idle
+            // connection after an accept storm (thousands of batches before V8 collects them,
+            // their memory kept by malloc), for no measurable speed.
+            .unwrap_or_default()
     }
 
     /// Takes an arena back (from the finalizer of the Buffer that lent it to JS).
@@ -354,7 +349,7 @@ impl ThreadSink {
         let mut batch = std::mem::replace(
             &mut self.batch,
             Batch {
-                records: Vec::with_capacity(FRESH_RECORDS),
+                records: Vec::new(),
                 arena: self.outbox.take_arena(),
             },
         );
