@@ -13,7 +13,7 @@ use evasync_http1::{
 };
 
 use crate::event::{Event, EventSink};
-use crate::http::{HttpServerOptions, Response};
+use crate::http::{DateCache, HttpServerOptions, Response};
 use crate::id::Id;
 
 /// Requests read ahead of their responses before reading pauses: pipelining stays bounded.
@@ -66,6 +66,18 @@ pub(crate) struct Ctx<'a> {
     pub now: Instant,
     pub date: &'a [u8],
     pub headers: &'a mut Vec<HeaderSpan>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of a call for connection `id`, at the reactor's clock of this turn.
+    pub fn new(id: Id, clock: &'a DateCache, headers: &'a mut Vec<HeaderSpan>) -> Ctx<'a> {
+        Ctx {
+            id,
+            now: clock.instant(),
+            date: clock.now(),
+            headers,
+        }
+    }
 }
 
 /// The HTTP state of one accepted connection.
@@ -400,6 +412,20 @@ impl HttpConn {
         self.effects()
     }
 
+    /// Index of exchange `seq` if it still awaits its response (a response to an unknown or
+    /// answered request is dropped); `close` marks it as the connection's last.
+    fn awaiting(&mut self, seq: u32, close: bool) -> Option<usize> {
+        let idx = self.find(seq)?;
+        let ex = &mut self.exchanges[idx];
+        if ex.reply != Reply::Awaiting {
+            return None;
+        }
+        if close {
+            ex.keep_alive = false;
+        }
+        Some(idx)
+    }
+
     /// Index of the exchange `seq` still awaiting (or streaming) a response.
     fn find(&self, seq: u32) -> Option<usize> {
         self.exchanges.iter().position(|e| e.seq == seq)
@@ -447,15 +473,9 @@ impl HttpConn {
         close: bool,
         date: &[u8],
     ) -> Effects {
-        let Some(idx) = self.find(seq) else {
+        let Some(idx) = self.awaiting(seq, close) else {
             return self.effects();
         };
-        if self.exchanges[idx].reply != Reply::Awaiting {
-            return self.effects();
-        }
-        if close {
-            self.exchanges[idx].keep_alive = false;
-        }
         let ctx = self.context(idx, date, Some(body.len() as u64));
         let mut plan = None;
         self.emit(idx, |out| {
@@ -492,15 +512,9 @@ impl HttpConn {
         close: bool,
         date: &[u8],
     ) -> Effects {
-        let Some(idx) = self.find(seq) else {
+        let Some(idx) = self.awaiting(seq, close) else {
             return self.effects();
         };
-        if self.exchanges[idx].reply != Reply::Awaiting {
-            return self.effects();
-        }
-        if close {
-            self.exchanges[idx].keep_alive = false;
-        }
         let ctx = self.context(idx, date, None);
         let mut plan = None;
         self.emit(idx, |out| {

@@ -74,12 +74,7 @@ impl Reactor {
         let Some(mut http) = conn.http.take() else {
             return;
         };
-        let mut ctx = Ctx {
-            id,
-            now: date.instant(),
-            date: date.now(),
-            headers: http_headers,
-        };
+        let mut ctx = Ctx::new(id, date, http_headers);
         let mut got = 0u64;
         let mut eff = Effects::default();
         let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
@@ -188,12 +183,7 @@ impl Reactor {
         let Some(http) = conn.http.as_mut() else {
             return;
         };
-        let mut ctx = Ctx {
-            id,
-            now: date.instant(),
-            date: date.now(),
-            headers: http_headers,
-        };
+        let mut ctx = Ctx::new(id, date, http_headers);
         let eff = http.resume(&mut ctx, sink);
         if http.reading_allowed() {
             conn.flags |= flag::READ_ENABLED;
@@ -412,12 +402,8 @@ impl Reactor {
                 self.timers.schedule(d, TimerKey::Http(id));
             }
             Some(_) => {
-                let mut ctx = Ctx {
-                    id,
-                    now,
-                    date: date.now(),
-                    headers: http_headers,
-                };
+                let mut ctx = Ctx::new(id, date, http_headers);
+                ctx.now = now;
                 let eff = http.timed_out(&mut ctx);
                 self.http_effects(id, eff, false, sink);
             }
