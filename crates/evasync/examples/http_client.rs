@@ -33,7 +33,7 @@ fn main() -> std::io::Result<()> {
 
     let mut reactor = Reactor::new(ReactorConfig::default())?;
     let handle = reactor.handle();
-    handle.http_request(ClientRequest {
+    handle.http_client(ClientRequest {
         host: host
             .trim_start_matches('[')
             .trim_end_matches(']')

@@ -1,9 +1,16 @@
-//! The evasync engine: a mio reactor with timers and buffered TCP sockets, usable from plain Rust.
+//! The evasync engine: a mio reactor with timers, buffered TCP sockets, async DNS (hickory) and an
+//! HTTP/1.1 server and client, usable from plain Rust.
 //!
 //! One [`Reactor`] owns every socket, listener and timer of an event loop. Other threads (and the
 //! reactor's own callbacks) talk to it through a cloneable [`Handle`], which queues [`Command`]s and
 //! wakes the reactor once per batch. The reactor reports what happened as [`Event`]s to an
 //! [`EventSink`] the embedder supplies: a closure in Rust, the batching queue of the Node binding.
+//!
+//! HTTP: [`Handle::http_server`] reports [`Event::HttpRequest`]s, answered with
+//! [`Handle::http_respond`]; [`Handle::http_client`] sends a request and reports
+//! [`Event::HttpResponse`]. DNS: [`Handle::dns_lookup`] reports [`Event::DnsResolved`]; names
+//! given to [`Handle::tcp_connect`] resolve the same way (Happy Eyeballs). The protocol code is the
+//! sans-IO [`http::parse`] crate.
 //!
 //! The reactor advances one [`Reactor::turn`] at a time, so it can be driven by a thread of its own
 //! ([`Reactor::run`]) or by another event loop that watches [`Reactor::poll_fd`].

@@ -595,7 +595,7 @@ impl Handle {
 
     /// Sends an HTTP request on a pooled connection; [`Event::HttpResponse`] or
     /// [`Event::HttpClientFailed`] follows with the returned id.
-    pub fn http_request(&self, request: crate::http::client::ClientRequest) -> Id {
+    pub fn http_client(&self, request: crate::http::client::ClientRequest) -> Id {
         let id = self.next_id();
         self.submit(Command::HttpRequest { id, request });
         id

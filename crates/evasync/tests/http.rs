@@ -160,7 +160,7 @@ fn the_client_talks_to_the_server_over_a_pooled_connection() {
         max_connections: 4,
     };
     for path in ["/one", "/two"] {
-        let id = r.handle.http_request(request(path));
+        let id = r.handle.http_client(request(path));
         let (conn, seq, target, _) = requests(&r, 1)[0].clone();
         assert_eq!(target, path);
         r.handle.http_respond(conn, seq, ok(path));
