@@ -585,7 +585,7 @@ impl Handle {
         self.submit(Command::HttpCloseServer { id, graceful });
     }
 
-    /// Looks a name (or, with [`DnsQuery::Reverse`], an address) up; [`Event::DnsResolved`]
+    /// Looks a name (or, with [`crate::dns::DnsQuery::Reverse`], an address) up; [`Event::DnsResolved`]
     /// follows with the returned id.
     pub fn dns_lookup(&self, query: crate::dns::DnsQuery) -> Id {
         let id = self.next_id();
