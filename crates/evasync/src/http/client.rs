@@ -550,3 +550,81 @@ impl Reactor {
         !self.client.requests.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RESPONSES: &[&[u8]] = &[
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close",
+        b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    ];
+
+    fn run(input: &[u8], splits: &[usize], head_request: bool) -> Option<(u16, Vec<u8>)> {
+        let mut c = ClientConn::new("o".into());
+        let mut pos: usize = 0;
+        for &n in splits.iter().chain(std::iter::once(&usize::MAX)) {
+            let end = pos.saturating_add(n).min(input.len());
+            c.input.extend_from_slice(&input[pos..end]);
+            pos = end;
+            let eof = pos == input.len();
+            match c.parse(head_request, eof) {
+                Parsed::Done => return c.head.take().map(|(h, ..)| (h.status, c.body.clone())),
+                Parsed::Bad(_) => return None,
+                Parsed::More if eof => return None,
+                Parsed::More => {}
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn responses_frame_the_same_in_any_split() {
+        let want: [Option<(u16, &[u8])>; 5] = [
+            Some((200, b"hello")),
+            Some((200, b"abc")),
+            Some((204, b"")),
+            Some((200, b"until close")),
+            Some((200, b"ok")),
+        ];
+        for (bytes, want) in RESPONSES.iter().zip(want) {
+            for step in 1..bytes.len() {
+                let splits = vec![step; bytes.len() / step + 1];
+                let got = run(bytes, &splits, false);
+                assert_eq!(
+                    got.as_ref().map(|(s, b)| (*s, b.as_slice())),
+                    want,
+                    "{} split by {step}",
+                    String::from_utf8_lossy(bytes)
+                );
+            }
+        }
+        assert_eq!(
+            run(RESPONSES[0], &[], true).map(|(s, b)| (s, b.len())),
+            Some((200, 0))
+        );
+    }
+
+    #[test]
+    fn mutated_responses_never_panic() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let mut bytes = RESPONSES[(next() % 5) as usize].to_vec();
+            for _ in 0..(next() % 4) {
+                let i = (next() as usize) % bytes.len();
+                bytes[i] = next() as u8;
+            }
+            let splits: Vec<usize> = (0..4).map(|_| 1 + (next() as usize) % 16).collect();
+            let _ = run(&bytes, &splits, next() % 2 == 0);
+        }
+    }
+}
