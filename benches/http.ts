@@ -15,12 +15,18 @@ const SECONDS = Number(process.env.HTTP_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 3);
 const CONNS = Number(process.env.HTTP_BENCH_CONNS ?? 50);
 
-const SERVERS: Array<{ name: string; args: string[] }> = [
+const ALL_SERVERS: Array<{ name: string; args: string[] }> = [
   { name: 'evasync-main', args: ['evasync', 'main'] },
   { name: 'evasync-thread', args: ['evasync', 'thread'] },
   { name: 'uws', args: ['uws'] },
   { name: 'node:http', args: ['node'] },
 ];
+/** HTTP_BENCH_SERVERS=evasync-main,uws runs a subset (uws must stay: ratios are against it). */
+const SERVERS = process.env.HTTP_BENCH_SERVERS
+  ? ALL_SERVERS.filter((s) => process.env.HTTP_BENCH_SERVERS!.split(',').includes(s.name))
+  : ALL_SERVERS;
+/** HTTP_BENCH_MODES=plain runs one mode. */
+const MODES = (process.env.HTTP_BENCH_MODES?.split(',') ?? ['plain', 'pipeline10']) as Array<'plain' | 'pipeline10'>;
 
 const PIPELINE_LUA = `
 init = function(args)
@@ -70,13 +76,13 @@ export async function main(): Promise<void> {
   const lua = path.join(os.tmpdir(), `evasync-pipeline-${process.pid}.lua`);
   writeFileSync(lua, PIPELINE_LUA);
   const rows: Row[] = [];
-  for (const mode of ['plain', 'pipeline10'] as const) {
+  for (const mode of MODES) {
     for (let round = 0; round < ROUNDS; round++) {
       for (const s of SERVERS) rows.push(await measure(s, mode, lua));
     }
   }
   const summary = [];
-  for (const mode of ['plain', 'pipeline10'] as const) {
+  for (const mode of MODES) {
     const med = (name: string, key: 'rps' | 'p99ms' | 'cpuUsPerReq') =>
       median(rows.filter((r) => r.server === name && r.mode === mode).map((r) => r[key]));
     for (const s of SERVERS) {
@@ -88,7 +94,7 @@ export async function main(): Promise<void> {
         'cpu µs/req': med(s.name, 'cpuUsPerReq'),
         'vs uws': med(s.name, 'rps') / med('uws', 'rps'),
         'cpu vs uws': med(s.name, 'cpuUsPerReq') / med('uws', 'cpuUsPerReq'),
-        'vs node:http': med(s.name, 'rps') / med('node:http', 'rps'),
+        'vs node:http': SERVERS.some((x) => x.name === 'node:http') ? med(s.name, 'rps') / med('node:http', 'rps') : NaN,
       });
     }
   }
