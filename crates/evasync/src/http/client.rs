@@ -117,6 +117,10 @@ impl ClientConn {
         self.request = None;
         self.got_bytes = false;
         self.input.clear();
+        if self.input.capacity() > crate::http::reactor_http::KEEP_BUFFER_MAX {
+            // A big response passed through: a pooled connection does not keep that memory.
+            self.input = Vec::new();
+        }
         self.reading = Reading::Head;
         self.head = None;
         self.body = Vec::new();

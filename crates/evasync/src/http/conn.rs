@@ -13,6 +13,7 @@ use evasync_http1::{
 };
 
 use crate::event::{Event, EventSink};
+use crate::http::reactor_http::KEEP_BUFFER_MAX;
 use crate::http::{DateCache, HttpServerOptions, Response};
 use crate::id::Id;
 
@@ -191,6 +192,9 @@ impl HttpConn {
             input.extend_from_slice(data);
             let used = self.process(&input, ctx, sink);
             input.drain(..used);
+            if input.is_empty() && input.capacity() > KEEP_BUFFER_MAX {
+                input = Vec::new(); // a big head or body passed through: give the memory back
+            }
             if !self.parser_done() {
                 self.input = input;
             }
@@ -598,6 +602,10 @@ impl HttpConn {
         if self.exchanges.is_empty() {
             if self.draining && self.parser.is_between_requests() {
                 self.close_pending = true;
+            }
+            if self.exchanges.capacity() > 16 {
+                // A pipelined burst grew it; an idle connection gives that back.
+                self.exchanges = VecDeque::new();
             }
             self.since = Instant::now();
         }

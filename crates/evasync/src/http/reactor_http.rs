@@ -17,6 +17,8 @@ use crate::tcp::conn::{flag, Conn, Phase, ReadOutcome};
 use crate::tcp::listen::BoundListener;
 use crate::tcp::table::ConnTable;
 
+/// Largest buffer capacity a connection keeps between uses.
+pub(crate) const KEEP_BUFFER_MAX: usize = 64 * 1024;
 /// Unsent response bytes above which a connection's requests are no longer read.
 const WRITE_HIGH: usize = 256 * 1024;
 /// Unsent response bytes at or below which reading resumes.
@@ -320,9 +322,12 @@ impl Reactor {
             let out = std::mem::take(&mut http.out);
             let result = conn.write_or_queue(&out);
             if let Some(h) = conn.http.as_mut() {
-                // Keep the buffer (and its capacity) for the next response.
-                h.out = out;
-                h.out.clear();
+                // Keep the buffer (and its capacity) for the next response, unless a big
+                // response grew it: a keep-alive connection should not hold that for its life.
+                if out.capacity() <= KEEP_BUFFER_MAX {
+                    h.out = out;
+                    h.out.clear();
+                }
             }
             match result {
                 Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
