@@ -2,8 +2,7 @@
 //! checked by the TS layer (which must throw at the call) and again by the engine.
 
 use evasync::http::batch;
-use evasync::http::client::ClientRequest;
-use evasync::http::parse::{encode_request_head, is_idempotent, RequestParts};
+use evasync::http::client::{ClientRequest, RequestSpec};
 use evasync::http::HttpServerOptions;
 use evasync::Command;
 use napi::bindgen_prelude::*;
@@ -28,15 +27,16 @@ pub struct HttpRequestOptions {
     pub max_connections: u32,
 }
 
-/// The HTTP part of `httpListen`'s options (API.md §5 defaults are applied by the TS layer).
+/// The HTTP part of `httpListen`'s options. Absent ones take the engine's defaults
+/// (`HttpServerOptions::default()`, API.md §5); a timeout of 0 means none.
 #[napi(object)]
 pub struct HttpOptions {
-    pub max_header_size: u32,
-    pub max_body_size: f64,
+    pub max_header_size: Option<u32>,
+    pub max_body_size: Option<f64>,
     pub request_timeout: Option<f64>,
     pub keep_alive_timeout: Option<f64>,
-    pub max_requests_per_connection: u32,
-    pub stream_body: bool,
+    pub max_requests_per_connection: Option<u32>,
+    pub stream_body: Option<bool>,
 }
 
 #[napi]
@@ -50,14 +50,18 @@ impl NativeLoop {
         };
         let id = self.handle.next_id();
         let result = listening(id, &bound);
+        let d = HttpServerOptions::default();
+        let timeout = |given: Option<f64>, default| given.map_or(default, |s| opt_seconds(Some(s)));
         let opts = HttpServerOptions {
             tcp: server_options(&o),
-            max_header_size: h.max_header_size as usize,
-            max_body_size: h.max_body_size as u64,
-            request_timeout: opt_seconds(h.request_timeout),
-            keep_alive_timeout: opt_seconds(h.keep_alive_timeout),
-            max_requests_per_connection: h.max_requests_per_connection,
-            stream_body: h.stream_body,
+            max_header_size: h.max_header_size.map_or(d.max_header_size, |n| n as usize),
+            max_body_size: h.max_body_size.map_or(d.max_body_size, |n| n as u64),
+            request_timeout: timeout(h.request_timeout, d.request_timeout),
+            keep_alive_timeout: timeout(h.keep_alive_timeout, d.keep_alive_timeout),
+            max_requests_per_connection: h
+                .max_requests_per_connection
+                .unwrap_or(d.max_requests_per_connection),
+            stream_body: h.stream_body.unwrap_or(d.stream_body),
         };
         self.send(Command::HttpListen {
             id,
@@ -78,43 +82,32 @@ impl NativeLoop {
     }
 
     /// Sends a client request; returns its id (the response or failure arrives as an event).
-    /// The head is encoded and checked here: a bad method, target or field throws, nothing sent.
+    /// The engine encodes and checks the head here: a bad method, target or field throws and
+    /// nothing is sent.
     #[napi(catch_unwind)]
     pub fn http_request(&self, r: HttpRequestOptions, body: Either<String, &[u8]>) -> Result<u32> {
         let body: &[u8] = match &body {
             Either::A(s) => s.as_bytes(),
             Either::B(b) => b,
         };
+        let invalid = |e: String| Error::new(Status::InvalidArg, e);
         let fields = batch::fields(r.fields.as_bytes(), r.field_count)
-            .ok_or_else(|| Error::new(Status::InvalidArg, "invalid header field (NUL)"))?;
-        let parts = RequestParts {
+            .ok_or_else(|| invalid("invalid header field (NUL)".into()))?;
+        let spec = RequestSpec {
+            host: &r.host,
+            port: r.port as u16,
             method: &r.method,
             target: &r.target,
-            host: &r.host_header,
-            user_agent: concat!("evasync/", env!("CARGO_PKG_VERSION")),
-            close: !r.keep_alive,
-        };
-        let mut bytes = Vec::with_capacity(256 + body.len());
-        let fields: Vec<(&[u8], &[u8])> = fields.collect();
-        encode_request_head(
-            &mut bytes,
-            &parts,
-            fields.iter().copied(),
-            body.len() as u64,
-        )
-        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-        bytes.extend_from_slice(body);
-        let id = self.handle.next_id();
-        let request = ClientRequest {
-            host: r.host,
-            port: r.port as u16,
-            bytes,
-            head_request: r.method == "HEAD",
-            idempotent: is_idempotent(&r.method),
+            host_header: &r.host_header,
+            body,
             timeout: opt_seconds(r.timeout),
             keep_alive: r.keep_alive,
             max_connections: r.max_connections as usize,
         };
+        let fields: Vec<(&[u8], &[u8])> = fields.collect();
+        let request = ClientRequest::new(&spec, fields.iter().copied())
+            .map_err(|e| invalid(e.to_string()))?;
+        let id = self.handle.next_id();
         self.send(Command::HttpRequest { id, request });
         Ok(id)
     }

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use evasync::http::client::ClientRequest;
-use evasync::http::parse::{encode_request_head, RequestParts};
+use evasync::http::client::{ClientRequest, RequestSpec};
 use evasync::{Event, Reactor, ReactorConfig};
 
 fn main() -> std::io::Result<()> {
@@ -21,31 +20,24 @@ fn main() -> std::io::Result<()> {
         Some((h, p)) => (h, p.parse().map_err(std::io::Error::other)?),
         None => (authority, 80),
     };
-    let mut bytes = Vec::new();
-    let parts = RequestParts {
-        method: "GET",
-        target: path,
-        host: authority,
-        user_agent: "evasync-example",
-        close: true,
-    };
-    encode_request_head(&mut bytes, &parts, [], 0).map_err(std::io::Error::other)?;
-
     let mut reactor = Reactor::new(ReactorConfig::default())?;
     let handle = reactor.handle();
-    handle.http_client(ClientRequest {
-        host: host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
-        port,
-        bytes,
-        head_request: false,
-        idempotent: true,
-        timeout: Some(Duration::from_secs(10)),
-        keep_alive: false,
-        max_connections: 1,
-    });
+    let request = ClientRequest::new(
+        &RequestSpec {
+            host: host.trim_start_matches('[').trim_end_matches(']'),
+            port,
+            method: "GET",
+            target: path,
+            host_header: authority,
+            body: b"",
+            timeout: Some(Duration::from_secs(10)),
+            keep_alive: false,
+            max_connections: 1,
+        },
+        [],
+    )
+    .map_err(std::io::Error::other)?;
+    handle.http_client(request);
     let exit = handle.clone();
     reactor.run(&mut |ev: Event<'_>| match ev {
         Event::HttpResponse {

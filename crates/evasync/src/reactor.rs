@@ -305,10 +305,21 @@ impl Reactor {
             Command::Listen { id, listener, opts } => self.listen(id, listener, opts),
             Command::HttpListen { id, listener, opts } => self.http_listen(id, listener, *opts),
             Command::HttpRespond { id, seq, response } => {
-                self.http_response(id, seq, ResponsePart::Whole(&response), sink)
+                let part = ResponsePart::Whole {
+                    status: response.status,
+                    headers: &response.headers,
+                    body: &response.body,
+                    close: response.close,
+                };
+                self.http_response(id, seq, part, sink)
             }
             Command::HttpStart { id, seq, response } => {
-                self.http_response(id, seq, ResponsePart::Head(&response), sink)
+                let part = ResponsePart::Head {
+                    status: response.status,
+                    headers: &response.headers,
+                    close: response.close,
+                };
+                self.http_response(id, seq, part, sink)
             }
             Command::HttpChunk { id, seq, data } => {
                 self.http_response(id, seq, ResponsePart::Chunk(&data), sink)

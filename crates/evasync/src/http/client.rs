@@ -8,7 +8,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use evasync_http1::{
-    parse_response, ChunkedDecoder, HeaderSpan, Parse, ResponseFraming, ResponseHead,
+    encode_request_head, is_idempotent, parse_response, ChunkedDecoder, HeaderSpan, Parse,
+    RequestParts, ResponseError, ResponseFraming, ResponseHead,
 };
 
 use crate::command::ConnectTarget;
@@ -46,6 +47,60 @@ pub struct ClientRequest {
     pub keep_alive: bool,
     /// Most connections to this origin at once.
     pub max_connections: usize,
+}
+
+/// What a request is made of, before encoding.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSpec<'a> {
+    /// Host to connect to (a name or an IP literal, without brackets).
+    pub host: &'a str,
+    /// Port.
+    pub port: u16,
+    /// Method, e.g. `GET`.
+    pub method: &'a str,
+    /// Request target, e.g. `/path?query`.
+    pub target: &'a str,
+    /// `Host` value to send unless the fields carry one (`host:port` for a non-default port).
+    pub host_header: &'a str,
+    /// The body.
+    pub body: &'a [u8],
+    /// Time for the whole exchange.
+    pub timeout: Option<Duration>,
+    /// Keep the connection for later requests (else `Connection: close` is sent).
+    pub keep_alive: bool,
+    /// Most connections to this origin at once.
+    pub max_connections: usize,
+}
+
+impl ClientRequest {
+    /// Encodes a request (adding `Host`, `User-Agent: evasync/<version>` and `Content-Length`
+    /// when absent). Refuses a method that is not a token, a target with spaces or controls and
+    /// fields that could split the request.
+    pub fn new<'h>(
+        spec: &RequestSpec<'_>,
+        fields: impl IntoIterator<Item = (&'h [u8], &'h [u8])> + Clone,
+    ) -> Result<ClientRequest, ResponseError> {
+        let parts = RequestParts {
+            method: spec.method,
+            target: spec.target,
+            host: spec.host_header,
+            user_agent: concat!("evasync/", env!("CARGO_PKG_VERSION")),
+            close: !spec.keep_alive,
+        };
+        let mut bytes = Vec::with_capacity(256 + spec.body.len());
+        encode_request_head(&mut bytes, &parts, fields, spec.body.len() as u64)?;
+        bytes.extend_from_slice(spec.body);
+        Ok(ClientRequest {
+            host: spec.host.to_string(),
+            port: spec.port,
+            bytes,
+            head_request: spec.method == "HEAD",
+            idempotent: is_idempotent(spec.method),
+            timeout: spec.timeout,
+            keep_alive: spec.keep_alive,
+            max_connections: spec.max_connections,
+        })
+    }
 }
 
 /// A request waiting for, or being served by, a connection.
@@ -274,10 +329,14 @@ impl Reactor {
                 let (host, port) = (pending.req.host.clone(), pending.req.port);
                 let mut conn = Box::new(ClientConn::new(origin.to_string()));
                 conn.request = Some(rid);
-                let bytes = pending.req.bytes.clone();
-                if let Some(p) = self.client.requests.get_mut(&rid) {
-                    p.conn = Some(cid);
-                }
+                // A new connection is never retried on: the bytes move, no copy kept.
+                let bytes = match self.client.requests.get_mut(&rid) {
+                    Some(p) => {
+                        p.conn = Some(cid);
+                        std::mem::take(&mut p.req.bytes)
+                    }
+                    None => Vec::new(),
+                };
                 let opts = ConnectOptions {
                     no_delay: true,
                     ..ConnectOptions::default()
@@ -297,7 +356,12 @@ impl Reactor {
             return;
         };
         p.conn = Some(cid);
-        let bytes = p.req.bytes.clone();
+        // A reused connection may turn out closed: keep a copy only while a retry is possible.
+        let bytes = if p.req.idempotent && !p.retried {
+            p.req.bytes.clone()
+        } else {
+            std::mem::take(&mut p.req.bytes)
+        };
         let Some(c) = self.conns.get_mut(&cid).and_then(|c| c.client.as_mut()) else {
             return;
         };
@@ -317,6 +381,7 @@ impl Reactor {
             scratch,
             cfg,
             shared,
+            pending_read,
             ..
         } = self;
         let Some(conn) = conns.get_mut(&id) else {
@@ -325,20 +390,18 @@ impl Reactor {
         let Some(mut client) = conn.client.take() else {
             return;
         };
-        let mut got = 0u64;
-        let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
-            got += data.len() as u64;
-            client.input.extend_from_slice(data);
-        });
-        stats::add(&shared.stats.bytes_read, got);
-        if got > 0 {
+        let before = client.input.len();
+        let bytes_read = &shared.stats.bytes_read;
+        let outcome = conn.read_step(
+            id,
+            scratch,
+            cfg.read_budget,
+            bytes_read,
+            pending_read,
+            &mut |data| client.input.extend_from_slice(data),
+        );
+        if client.input.len() > before {
             client.got_bytes = true;
-        }
-        if let ReadOutcome::Stopped = outcome {
-            if !conn.has(flag::PENDING_READ) {
-                conn.flags |= flag::PENDING_READ;
-                self.pending_read.push(id);
-            }
         }
         let eof = matches!(outcome, ReadOutcome::Eof);
         let failed = match outcome {

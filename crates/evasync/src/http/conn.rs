@@ -14,7 +14,7 @@ use evasync_http1::{
 
 use crate::event::{Event, EventSink};
 use crate::http::reactor_http::KEEP_BUFFER_MAX;
-use crate::http::{DateCache, HttpServerOptions, Response};
+use crate::http::{DateCache, HttpServerOptions};
 use crate::id::Id;
 
 /// Requests read ahead of their responses before reading pauses: pipelining stays bounded.
@@ -75,7 +75,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             id,
             now: clock.instant(),
-            date: clock.now(),
+            date: clock.date(),
             headers,
         }
     }
@@ -462,13 +462,7 @@ impl HttpConn {
 
     /// A whole response for request `seq`. A response to an unknown or answered request is
     /// dropped (its connection failed, or the binding already refused the second answer).
-    pub fn respond(&mut self, seq: u32, r: &Response, date: &[u8]) -> Effects {
-        self.respond_parts(seq, r.status, &r.headers, &r.body, r.close, date)
-    }
-
-    /// [`HttpConn::respond`] from borrowed parts (the batched path encodes straight from the
-    /// binding's buffer).
-    pub fn respond_parts(
+    pub fn respond(
         &mut self,
         seq: u32,
         status: u16,
@@ -503,12 +497,7 @@ impl HttpConn {
     }
 
     /// The head of a streamed response for request `seq`.
-    pub fn start(&mut self, seq: u32, r: &Response, date: &[u8]) -> Effects {
-        self.start_parts(seq, r.status, &r.headers, r.close, date)
-    }
-
-    /// [`HttpConn::start`] from borrowed parts.
-    pub fn start_parts(
+    pub fn start(
         &mut self,
         seq: u32,
         status: u16,
@@ -723,13 +712,13 @@ mod tests {
             while !seqs.is_empty() && !closed {
                 let seq = seqs.swap_remove(rng.below(seqs.len()));
                 let eff = match rng.below(3) {
-                    0 => conn.respond_parts(seq, 200, &headers, b"body", false, b"d"),
+                    0 => conn.respond(seq, 200, &headers, b"body", false, b"d"),
                     1 => {
-                        conn.start_parts(seq, 200, &headers, false, b"d");
+                        conn.start(seq, 200, &headers, false, b"d");
                         conn.chunk(seq, b"piece");
                         conn.finish(seq)
                     }
-                    _ => conn.respond_parts(seq, 204, &headers, b"", rng.below(4) == 0, b"d"),
+                    _ => conn.respond(seq, 204, &headers, b"", rng.below(4) == 0, b"d"),
                 };
                 closed |= eff.close;
                 conn.out.clear();

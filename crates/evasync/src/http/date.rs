@@ -38,7 +38,7 @@ impl DateCache {
     }
 
     /// The date as header value bytes.
-    pub fn now(&self) -> &[u8] {
+    pub fn date(&self) -> &[u8] {
         &self.text
     }
 

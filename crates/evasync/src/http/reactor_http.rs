@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::event::EventSink;
 use crate::http::conn::{Ctx, Effects};
 use crate::http::parse::PreparedHeaders;
-use crate::http::{batch, HttpConn, HttpServerOptions, Response};
+use crate::http::{batch, HttpConn, HttpServerOptions};
 use crate::id::Id;
 use crate::reactor::{Reactor, TimerKey};
 use crate::stats;
@@ -26,15 +26,13 @@ const WRITE_LOW: usize = 64 * 1024;
 
 /// What a response command asks of a connection.
 pub(crate) enum ResponsePart<'a> {
-    Whole(&'a Response),
-    Head(&'a Response),
-    WholeParts {
+    Whole {
         status: u16,
         headers: &'a PreparedHeaders,
         body: &'a [u8],
         close: bool,
     },
-    HeadParts {
+    Head {
         status: u16,
         headers: &'a PreparedHeaders,
         close: bool,
@@ -77,22 +75,21 @@ impl Reactor {
             return;
         };
         let mut ctx = Ctx::new(id, date, http_headers);
-        let mut got = 0u64;
         let mut eff = Effects::default();
-        let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
-            got += data.len() as u64;
-            let e = http.feed(data, &mut ctx, sink);
-            eff.write |= e.write;
-            eff.close |= e.close;
-        });
+        let bytes_read = &shared.stats.bytes_read;
+        let outcome = conn.read_step(
+            id,
+            scratch,
+            cfg.read_budget,
+            bytes_read,
+            pending_read,
+            &mut |data| {
+                let e = http.feed(data, &mut ctx, sink);
+                eff.write |= e.write;
+                eff.close |= e.close;
+            },
+        );
         conn.http = Some(http);
-        stats::add(&shared.stats.bytes_read, got);
-        if let ReadOutcome::Stopped = outcome {
-            if !conn.has(flag::PENDING_READ) {
-                conn.flags |= flag::PENDING_READ;
-                pending_read.push(id);
-            }
-        }
         self.http_effects(id, eff, false, sink);
         match outcome {
             ReadOutcome::Drained | ReadOutcome::Stopped => {}
@@ -141,19 +138,17 @@ impl Reactor {
             return;
         };
         let eff = match part {
-            ResponsePart::Whole(r) => http.respond(seq, r, date.now()),
-            ResponsePart::Head(r) => http.start(seq, r, date.now()),
-            ResponsePart::WholeParts {
+            ResponsePart::Whole {
                 status,
                 headers,
                 body,
                 close,
-            } => http.respond_parts(seq, status, headers, body, close, date.now()),
-            ResponsePart::HeadParts {
+            } => http.respond(seq, status, headers, body, close, date.date()),
+            ResponsePart::Head {
                 status,
                 headers,
                 close,
-            } => http.start_parts(seq, status, headers, close, date.now()),
+            } => http.start(seq, status, headers, close, date.date()),
             ResponsePart::Chunk(data) => http.chunk(seq, data),
             ResponsePart::End => http.finish(seq),
         };
@@ -189,9 +184,8 @@ impl Reactor {
         let eff = http.resume(&mut ctx, sink);
         if http.reading_allowed() {
             conn.flags |= flag::READ_ENABLED;
-            if conn.has(flag::READABLE) && !conn.has(flag::PENDING_READ) {
-                conn.flags |= flag::PENDING_READ;
-                pending_read.push(id);
+            if conn.has(flag::READABLE) {
+                conn.queue_read(id, pending_read);
             }
         }
         self.http_effects(id, eff, true, sink);
@@ -237,13 +231,13 @@ impl Reactor {
                                 || prepared.check_body(status, body.len() as u64).is_ok()
                         });
                     let part = match (checked, op) {
-                        (Some(()), batch::OP_WHOLE) => ResponsePart::WholeParts {
+                        (Some(()), batch::OP_WHOLE) => ResponsePart::Whole {
                             status,
                             headers: &prepared,
                             body,
                             close,
                         },
-                        (Some(()), _) => ResponsePart::HeadParts {
+                        (Some(()), _) => ResponsePart::Head {
                             status,
                             headers: &prepared,
                             close,
@@ -252,7 +246,7 @@ impl Reactor {
                         // anyway, the client gets a 500 rather than a broken message.
                         (None, _) => {
                             prepared = PreparedHeaders::default();
-                            ResponsePart::WholeParts {
+                            ResponsePart::Whole {
                                 status: 500,
                                 headers: &prepared,
                                 body: &[],

@@ -182,6 +182,37 @@ impl Conn {
         }
     }
 
+    /// Puts connection `id` on the list read again next turn (once).
+    pub fn queue_read(&mut self, id: Id, pending_read: &mut Vec<Id>) {
+        if self.flags & flag::PENDING_READ == 0 {
+            self.flags |= flag::PENDING_READ;
+            pending_read.push(id);
+        }
+    }
+
+    /// [`Conn::read_some`], counting the bytes in `bytes_read` and queuing the connection to be
+    /// read on next turn when the budget ran out.
+    pub fn read_step(
+        &mut self,
+        id: Id,
+        scratch: &mut [u8],
+        budget: usize,
+        bytes_read: &std::sync::atomic::AtomicU64,
+        pending_read: &mut Vec<Id>,
+        deliver: &mut dyn FnMut(&[u8]),
+    ) -> ReadOutcome {
+        let mut got = 0u64;
+        let outcome = self.read_some(scratch, budget, &mut |data| {
+            got += data.len() as u64;
+            deliver(data);
+        });
+        crate::stats::add(bytes_read, got);
+        if let ReadOutcome::Stopped = outcome {
+            self.queue_read(id, pending_read);
+        }
+        outcome
+    }
+
     pub fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }

@@ -536,10 +536,7 @@ impl Reactor {
             return;
         }
         if sink.backpressured() {
-            if !conn.has(flag::PENDING_READ) {
-                conn.flags |= flag::PENDING_READ;
-                pending_read.push(id);
-            }
+            conn.queue_read(id, pending_read);
             return;
         }
         if conn.http.is_some() {
@@ -548,20 +545,17 @@ impl Reactor {
         if conn.client.is_some() {
             return self.client_read(id, sink);
         }
-        let mut got = 0u64;
-        let outcome = conn.read_some(scratch, cfg.read_budget, &mut |data| {
-            got += data.len() as u64;
-            sink.event(Event::Data { id, data });
-        });
-        stats::add(&shared.stats.bytes_read, got);
+        let bytes_read = &shared.stats.bytes_read;
+        let outcome = conn.read_step(
+            id,
+            scratch,
+            cfg.read_budget,
+            bytes_read,
+            pending_read,
+            &mut |data| sink.event(Event::Data { id, data }),
+        );
         match outcome {
-            ReadOutcome::Drained => {}
-            ReadOutcome::Stopped => {
-                if !conn.has(flag::PENDING_READ) {
-                    conn.flags |= flag::PENDING_READ;
-                    pending_read.push(id);
-                }
-            }
+            ReadOutcome::Drained | ReadOutcome::Stopped => {}
             ReadOutcome::Eof => self.on_eof(id, sink),
             ReadOutcome::Failed(e) => {
                 let err = Error::io(conn.describe("read from"), &e);
