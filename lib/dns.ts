@@ -45,28 +45,19 @@ class Query implements Dispatchee {
     this.#id = id;
     this.#parse = parse;
     this.#settle = settle;
-    loop.register(id, this);
-    loop.fnRegistry++;
+    loop.track(id, this);
     loop.openDns++;
-    loop.hold();
   }
 
   onEvent(kind: number, a: number, b: number, arena: Buffer): void {
-    const loop = this.#loop;
-    this.#done();
+    this.#loop.untrack(this.#id);
+    this.#loop.openDns--;
     if (kind === Kind.DnsFailed) {
       const e = decodeError(arena, a, b);
       this.#settle(conditionFor(e.kind, e.errno, e.message) as DnsError);
     } else {
       this.#settle(null, this.#parse(arena.toString('latin1', a, a + b)));
     }
-    loop.release();
-  }
-
-  #done(): void {
-    this.#loop.unregister(this.#id);
-    this.#loop.fnRegistry--;
-    this.#loop.openDns--;
   }
 
   /** The loop ended with the query in flight. */

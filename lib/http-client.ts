@@ -47,9 +47,7 @@ class ClientExchange implements Dispatchee {
     this.#loop = loop;
     this.#id = id;
     this.#done = done;
-    loop.register(id, this);
-    loop.fnRegistry++;
-    loop.hold();
+    loop.track(id, this);
   }
 
   /** @internal A response record (with its extension record). */
@@ -78,11 +76,8 @@ class ClientExchange implements Dispatchee {
   }
 
   #settle(err: ConnectionInfo | null, res?: HttpClientResponse): void {
-    const loop = this.#loop;
-    loop.unregister(this.#id);
-    loop.fnRegistry--;
+    this.#loop.untrack(this.#id);
     this.#done(err, res);
-    loop.release();
   }
 
   abandon(): void {

@@ -51,10 +51,6 @@ export interface HttpCloseOpts {
   timeout?: number;
 }
 
-const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
-const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;
-const DEFAULT_REQUEST_TIMEOUT = 60;
-const DEFAULT_KEEP_ALIVE_TIMEOUT = 5;
 const DEFAULT_CLOSE_TIMEOUT = 10;
 
 /** Response states of a request. */
@@ -531,10 +527,8 @@ export class HttpServer implements Dispatchee {
     this.eventCb = eventCb;
     this.#listening = id !== 0;
     if (id !== 0) {
-      loop.register(id, this);
-      loop.fnRegistry++;
+      loop.track(id, this);
       loop.servers++;
-      loop.hold();
     }
   }
 
@@ -597,8 +591,6 @@ export class HttpServer implements Dispatchee {
     if (this.#listening) {
       this.#listening = false;
       loop.native.httpCloseServer(this.#id, graceful);
-      loop.unregister(this.#id);
-      loop.fnRegistry--;
       loop.servers--;
       this.#closing = new Promise<void>((resolve) => {
         this.#closed = resolve;
@@ -610,7 +602,7 @@ export class HttpServer implements Dispatchee {
           if (loop.running) loop.native.httpCloseServer(this.#id, false);
         }, timeout * 1000);
       }
-      loop.release();
+      loop.untrack(this.#id);
     } else if (!graceful && this.connections.size > 0 && loop.running) {
       loop.native.httpCloseServer(this.#id, false);
     }
@@ -677,13 +669,14 @@ export function httpServer(
       allowHalfOpen: true,
     },
     {
-      maxHeaderSize: positive('maxHeaderSize', opts.maxHeaderSize) ?? DEFAULT_MAX_HEADER_SIZE,
-      maxBodySize: positive('maxBodySize', opts.maxBodySize) ?? DEFAULT_MAX_BODY_SIZE,
-      requestTimeout: opts.requestTimeout === null ? undefined : (seconds('requestTimeout', opts.requestTimeout) ?? DEFAULT_REQUEST_TIMEOUT),
-      keepAliveTimeout:
-        opts.keepAliveTimeout === null ? undefined : (seconds('keepAliveTimeout', opts.keepAliveTimeout) ?? DEFAULT_KEEP_ALIVE_TIMEOUT),
-      maxRequestsPerConnection: positive('maxRequestsPerConnection', opts.maxRequestsPerConnection) ?? 0,
-      streamBody: opts.streamBody ?? false,
+      // Absent options take the engine's defaults (16 KiB, 1 MiB, 60 s, 5 s); null turns a
+      // timeout off (0 to the engine).
+      maxHeaderSize: positive('maxHeaderSize', opts.maxHeaderSize),
+      maxBodySize: positive('maxBodySize', opts.maxBodySize),
+      requestTimeout: opts.requestTimeout === null ? 0 : seconds('requestTimeout', opts.requestTimeout),
+      keepAliveTimeout: opts.keepAliveTimeout === null ? 0 : seconds('keepAliveTimeout', opts.keepAliveTimeout),
+      maxRequestsPerConnection: positive('maxRequestsPerConnection', opts.maxRequestsPerConnection),
+      streamBody: opts.streamBody,
     },
   );
   if (res.errno === 0) return new HttpServer(loop, res.id, intern(res.address), res.port, res.fd, requestCb, opts.eventCb);

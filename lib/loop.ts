@@ -244,6 +244,23 @@ export class Loop {
     if (this.objects.delete(id)) this.dataRegistry--;
   }
 
+  /**
+   * Registers `obj` for its id's events, counts its callbacks, and keeps the loop alive until
+   * `untrack`: every socket, server, query and request in flight.
+   */
+  track(id: number, obj: Dispatchee): void {
+    this.register(id, obj);
+    this.fnRegistry++;
+    this.hold();
+  }
+
+  /** Undoes `track`. */
+  untrack(id: number): void {
+    this.unregister(id);
+    this.fnRegistry--;
+    this.release();
+  }
+
   /** The TSFN's callback: takes every waiting batch and dispatches it. */
   private onBatch(): void {
     if (!this.running) return;

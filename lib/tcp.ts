@@ -117,9 +117,7 @@ export class Socket implements Dispatchee {
     this.#id = id;
     this.#cbs = cbs;
     this.#state = flags;
-    loop.register(id, this);
-    loop.fnRegistry++;
-    loop.hold();
+    loop.track(id, this);
   }
 
   #x(): SocketExt {
@@ -297,10 +295,7 @@ export class Socket implements Dispatchee {
     if (this.#state & RELEASED) return;
     this.markClosed();
     this.#state |= RELEASED;
-    const loop = this.#loop;
-    loop.unregister(this.#id);
-    loop.fnRegistry--;
-    loop.release();
+    this.#loop.untrack(this.#id);
   }
 
   #condition(kind: number, a: number, b: number, arena: Buffer): ConnectionError {
@@ -451,10 +446,8 @@ export class TcpServer implements Dispatchee {
     this.#halfOpen = halfOpen;
     this.#closed = id === 0;
     if (id !== 0) {
-      loop.register(id, this);
-      loop.fnRegistry++;
+      loop.track(id, this);
       loop.servers++;
-      loop.hold();
     }
   }
 
@@ -475,10 +468,8 @@ export class TcpServer implements Dispatchee {
     const loop = this.#loop!;
     this.#loop = null;
     loop.native.tcpCloseServer(this.#id);
-    loop.unregister(this.#id);
-    loop.fnRegistry--;
+    loop.untrack(this.#id);
     loop.servers--;
-    loop.release();
   }
 
   /** @internal Engine event. */
