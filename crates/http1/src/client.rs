@@ -2,7 +2,9 @@
 //! heads with their framing (RFC 9112 §6.3), including bodies ended by the connection closing.
 
 use crate::error::Error;
-use crate::request::{HeaderSpan, Parse, Span, Version, MAX_HEADERS_CAP};
+use crate::request::{
+    list, parse_content_length, span_in, trim, HeaderSpan, Parse, Span, Version, MAX_HEADERS_CAP,
+};
 use crate::response::{status_has_no_body, validate_header, ResponseError};
 
 /// How a response body is delimited.
@@ -31,18 +33,6 @@ pub struct ResponseHead {
     pub framing: ResponseFraming,
     /// The connection may carry another request after this response.
     pub keep_alive: bool,
-}
-
-fn span_in(buf: &[u8], part: &[u8]) -> Span {
-    let start = (part.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize);
-    Span {
-        start: start as u32,
-        end: (start + part.len()) as u32,
-    }
-}
-
-fn trim(v: &[u8]) -> &[u8] {
-    v.trim_ascii()
 }
 
 /// Parses a response head from the start of `buf`; `head_request` says the request was HEAD
@@ -98,11 +88,7 @@ pub fn parse_response(
         });
         if h.name.eq_ignore_ascii_case("content-length") {
             for v in value.split(|b| *b == b',').map(trim) {
-                let n = std::str::from_utf8(v)
-                    .ok()
-                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or(Error::malformed("invalid Content-Length"))?;
+                let n = parse_content_length(v)?;
                 if length.is_some_and(|m| m != n) {
                     return Err(Error::malformed("conflicting Content-Length values"));
                 }
@@ -110,13 +96,11 @@ pub fn parse_response(
             }
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             has_te = true;
-            for coding in value.split(|b| *b == b',').map(trim) {
-                if !coding.is_empty() {
-                    chunked_last = coding.eq_ignore_ascii_case(b"chunked");
-                }
+            for coding in list(value) {
+                chunked_last = coding.eq_ignore_ascii_case(b"chunked");
             }
         } else if h.name.eq_ignore_ascii_case("connection") {
-            for t in value.split(|b| *b == b',').map(trim) {
+            for t in list(value) {
                 close |= t.eq_ignore_ascii_case(b"close");
                 keep_alive_token |= t.eq_ignore_ascii_case(b"keep-alive");
             }

@@ -119,7 +119,7 @@ pub fn find_header<'a>(buf: &'a [u8], headers: &[HeaderSpan], name: &str) -> Opt
         .map(|h| h.value.of(buf))
 }
 
-fn trim(v: &[u8]) -> &[u8] {
+pub(crate) fn trim(v: &[u8]) -> &[u8] {
     let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
     let start = v.iter().position(|b| !is_ws(b)).unwrap_or(v.len());
     let end = v.iter().rposition(|b| !is_ws(b)).map_or(start, |i| i + 1);
@@ -127,11 +127,11 @@ fn trim(v: &[u8]) -> &[u8] {
 }
 
 /// The comma-separated, trimmed, non-empty elements of a list header value.
-fn list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
     v.split(|b| *b == b',').map(trim).filter(|e| !e.is_empty())
 }
 
-fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
+pub(crate) fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
     let mut n: u64 = 0;
     if v.is_empty() {
         return Err(Error::malformed("empty Content-Length"));
@@ -150,7 +150,7 @@ fn parse_content_length(v: &[u8]) -> Result<u64, Error> {
 
 /// The span of `part` (a subslice of `buf`) within `buf`. Heads are bounded by the head-size
 /// limit, so offsets fit in u32.
-fn span_in(buf: &[u8], part: &[u8]) -> Span {
+pub(crate) fn span_in(buf: &[u8], part: &[u8]) -> Span {
     let start = (part.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize);
     Span {
         start: start as u32,
