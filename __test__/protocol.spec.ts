@@ -7,6 +7,20 @@ import { deferred, expectClean, runLoop, sleep } from './helpers';
 import { closeServer, nodeEchoServer, nodeServer } from './tcp-peers';
 
 /** A protocol that records every call, in order. */
+/**
+ * Closes a client transport, waits until its protocol saw the connection lost, closes and awaits
+ * the server when one is given, and checks that stats are back to 0.
+ */
+async function closeAndCheck(t: ExecutionContext, tr: as.Transport, p: Recorder, srv?: as.Server): Promise<void> {
+  tr.close();
+  await p.lost.promise;
+  if (srv) {
+    srv.close();
+    await srv.waitClosed();
+  }
+  await expectClean(t);
+}
+
 class Recorder implements as.Protocol {
   calls: string[] = [];
   transport?: as.Transport;
@@ -59,9 +73,7 @@ async function withEchoTransport(
       const p = new Recorder();
       const [tr] = await as.createConnection(() => p, '127.0.0.1', port);
       await body(tr, p);
-      tr.close();
-      await p.lost.promise;
-      await expectClean(t);
+      await closeAndCheck(t, tr, p);
     }, opts);
   } finally {
     await closeServer(server);
@@ -115,9 +127,7 @@ test('dataReceived never gets empty data and buffers stay valid after it returns
     tr.write('');
     tr.write(Buffer.from('def'));
     while (p.text().length < 6) await sleep(0.01);
-    tr.close();
-    await p.lost.promise;
-    await expectClean(t);
+    await closeAndCheck(t, tr, p);
   });
   t.true(p.data.every((d) => d.length > 0));
   t.is(p.text(), 'abcdef');
@@ -205,9 +215,7 @@ test('createConnection by name resolves localhost', async (t) => {
     const p = new Recorder();
     const [tr] = await as.createConnection(() => p, 'localhost', port, { family: 4 });
     t.is((tr.getExtraInfo('peername') as [string, number])[0], '127.0.0.1');
-    tr.close();
-    await p.lost.promise;
-    await expectClean(t);
+    await closeAndCheck(t, tr, p);
   });
   await closeServer(server);
 });
@@ -289,9 +297,7 @@ test('pauseWriting runs inside write() when the buffer goes over high; resumeWri
     while (!p.calls.includes('resume')) await sleep(0.02);
     t.true(tr.getWriteBufferSize() <= 1024);
     t.is(p.calls.filter((c) => c === 'resume').length, 1);
-    tr.close();
-    await p.lost.promise;
-    await expectClean(t);
+    await closeAndCheck(t, tr, p);
   });
   await closeServer(server);
 });
@@ -515,9 +521,7 @@ test('setProtocol mid-stream: later data goes to the new protocol, no connection
     t.is(tr.getProtocol(), second);
     tr.write('two');
     while (second.text() !== 'two') await sleep(0.01);
-    tr.close();
-    await second.lost.promise;
-    await expectClean(t);
+    await closeAndCheck(t, tr, second);
   });
   t.deepEqual(first.calls, ['made', 'data']);
   t.deepEqual(second.calls, ['data', 'lost']);
@@ -658,11 +662,7 @@ test('large writes through a createServer echo arrive intact', async (t) => {
     tr.write(payload);
     while (p.data.reduce((n, d) => n + d.length, 0) < size) await sleep(0.01);
     t.true(Buffer.concat(p.data).equals(payload));
-    tr.close();
-    await p.lost.promise;
-    srv.close();
-    await srv.waitClosed();
-    await expectClean(t);
+    await closeAndCheck(t, tr, p, srv);
   });
 });
 
@@ -685,9 +685,7 @@ test('connectionMade runs before the data of a server that greets at once', asyn
   await runLoop(t, async () => {
     const [tr] = await as.createConnection(() => p, '127.0.0.1', port);
     while (p.text() !== 'greeting') await sleep(0.01);
-    tr.close();
-    await p.lost.promise;
-    await expectClean(t);
+    await closeAndCheck(t, tr, p);
   });
   t.deepEqual(p.calls, ['made', 'data', 'lost']);
   await closeServer(server);
@@ -739,11 +737,7 @@ test('server and client transports see each other\'s addresses', async (t) => {
     const st = await serverSide.promise;
     t.deepEqual(st.getExtraInfo('peername'), client.getExtraInfo('sockname'));
     t.deepEqual(st.getExtraInfo('sockname'), client.getExtraInfo('peername'));
-    client.close();
-    await p.lost.promise;
-    srv.close();
-    await srv.waitClosed();
-    await expectClean(t);
+    await closeAndCheck(t, client, p, srv);
   });
 });
 
@@ -753,9 +747,7 @@ test('createConnection binds localAddress when given', async (t) => {
     const p = new Recorder();
     const [tr] = await as.createConnection(() => p, '127.0.0.1', port, { localAddress: '127.0.0.1' });
     t.is((tr.getExtraInfo('sockname') as [string, number])[0], '127.0.0.1');
-    tr.close();
-    await p.lost.promise;
-    await expectClean(t);
+    await closeAndCheck(t, tr, p);
   });
   await closeServer(server);
 });
