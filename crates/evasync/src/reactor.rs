@@ -393,7 +393,8 @@ impl Reactor {
 
     fn fire_timers(&mut self, sink: &mut dyn EventSink) {
         let now = Instant::now();
-        while let Some((deadline, key)) = self.timers.pop_expired(now) {
+        let mark = self.timers.mark();
+        while let Some((deadline, key)) = self.timers.pop_expired_before(now, mark) {
             match key {
                 TimerKey::User(id) => {
                     let Some(t) = self.user_timers.get(&id) else {

@@ -76,7 +76,21 @@ impl<K> TimerQueue<K> {
 
     /// Removes and returns the earliest entry whose deadline is at or before `now`.
     pub fn pop_expired(&mut self, now: Instant) -> Option<(Instant, K)> {
-        if self.heap.peek()?.deadline <= now {
+        self.pop_expired_before(now, u64::MAX)
+    }
+
+    /// A mark for [`TimerQueue::pop_expired_before`]: entries scheduled after this call come
+    /// after it.
+    pub fn mark(&self) -> u64 {
+        self.seq
+    }
+
+    /// As [`TimerQueue::pop_expired`], but only entries scheduled up to `mark`: a pass that
+    /// fires timers never fires what it scheduled itself, so an owner that re-arms a deadline
+    /// already past cannot keep one pass going forever (it waits for the next turn).
+    pub fn pop_expired_before(&mut self, now: Instant, mark: u64) -> Option<(Instant, K)> {
+        let top = self.heap.peek()?;
+        if top.deadline <= now && top.seq <= mark {
             self.heap.pop().map(|e| (e.deadline, e.key))
         } else {
             None
@@ -141,6 +155,22 @@ mod tests {
         assert_eq!(q.next_deadline(), Some(t0 + Duration::from_millis(50)));
         assert!(q.pop_expired(t0 + Duration::from_millis(50)).is_some());
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_pass_does_not_fire_what_it_scheduled() {
+        let t = Instant::now();
+        let mut q = TimerQueue::new();
+        q.schedule(t, 1);
+        let mark = q.mark();
+        let mut fired = Vec::new();
+        while let Some((_, k)) = q.pop_expired_before(t, mark) {
+            fired.push(k);
+            // An owner re-arming at a deadline already past.
+            q.schedule(t, k + 1);
+        }
+        assert_eq!(fired, [1]);
+        assert_eq!(q.pop_expired(t).map(|e| e.1), Some(2), "it fires next pass");
     }
 
     #[test]

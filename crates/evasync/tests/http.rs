@@ -235,3 +235,101 @@ fn a_client_that_does_not_read_its_responses_is_not_read_either() {
     assert!(reader.join().unwrap() >= 2000 * 64 * 1024);
     writer.join().unwrap();
 }
+
+/// How a request that stops the connection from reading is sent (the triggers of a request
+/// timeout on a connection that no longer reads).
+#[derive(Debug, Clone, Copy)]
+enum LastRequest {
+    /// The client half-closes after its request.
+    PeerFin,
+    /// `Connection: close`.
+    ConnectionClose,
+    /// HTTP/1.0 without keep-alive.
+    Http10,
+    /// The last of `max_requests_per_connection`.
+    RequestLimit,
+    /// A graceful server close while the request awaits its answer.
+    GracefulClose,
+}
+
+/// A response given after `requestTimeout` has passed, to a request that made its connection
+/// stop reading, is delivered, and the connection then closes; meanwhile the reactor keeps
+/// serving (it used to re-arm a deadline already past and spin in one timer pass).
+fn late_response_is_delivered(trigger: LastRequest) {
+    let r = Running::start();
+    let opts = HttpServerOptions {
+        request_timeout: Some(Duration::from_millis(200)),
+        max_requests_per_connection: u32::from(matches!(trigger, LastRequest::RequestLimit)),
+        ..Default::default()
+    };
+    let (server, addr) = r
+        .handle
+        .http_server("127.0.0.1:0".parse().unwrap(), opts)
+        .unwrap();
+    let mut c = client(addr);
+    let request: &[u8] = match trigger {
+        LastRequest::ConnectionClose => {
+            b"GET /late HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        }
+        LastRequest::Http10 => b"GET /late HTTP/1.0\r\n\r\n",
+        _ => b"GET /late HTTP/1.1\r\nHost: h\r\n\r\n",
+    };
+    c.write_all(request).unwrap();
+    if matches!(trigger, LastRequest::PeerFin) {
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    let (id, seq, target, _) = requests(&r, 1)[0].clone();
+    assert_eq!(target, "/late");
+    if matches!(trigger, LastRequest::GracefulClose) {
+        r.handle.http_close_server(server, true);
+    }
+    // Wait well past the request timeout: the reactor must go on serving meanwhile.
+    std::thread::sleep(Duration::from_millis(500));
+    if !matches!(trigger, LastRequest::GracefulClose) {
+        let mut other = client(addr);
+        other
+            .write_all(b"GET /other HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let (oid, oseq, otarget, _) = requests(&r, 1)[0].clone();
+        assert_eq!(otarget, "/other");
+        r.handle.http_respond(oid, oseq, ok("other"));
+        assert!(read_all(&mut other).ends_with("other"));
+    }
+    r.handle.http_respond(id, seq, ok("late"));
+    let text = read_all(&mut c);
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{trigger:?}: {text}"
+    );
+    assert!(text.ends_with("\r\n\r\nlate"), "{trigger:?}: {text}");
+    assert!(!text.contains("408"), "{trigger:?}: {text}");
+    assert!(
+        r.wait_for(5.0, |e| *e == Ev::Released(id)).is_some(),
+        "{trigger:?}: closed"
+    );
+}
+
+#[test]
+fn late_response_after_peer_fin() {
+    late_response_is_delivered(LastRequest::PeerFin);
+}
+
+#[test]
+fn late_response_after_connection_close() {
+    late_response_is_delivered(LastRequest::ConnectionClose);
+}
+
+#[test]
+fn late_response_to_http10() {
+    late_response_is_delivered(LastRequest::Http10);
+}
+
+#[test]
+fn late_response_to_the_last_allowed_request() {
+    late_response_is_delivered(LastRequest::RequestLimit);
+}
+
+#[test]
+fn late_response_during_a_graceful_close() {
+    late_response_is_delivered(LastRequest::GracefulClose);
+}

@@ -149,14 +149,26 @@ impl HttpConn {
         self.exchanges.is_empty() && self.parser.is_between_requests() && self.input.is_empty()
     }
 
-    /// When the connection times out, if it can: the request being received must be complete
-    /// by `requestTimeout`, an idle connection is closed after `keepAliveTimeout`; while the
-    /// application prepares a response nothing runs.
+    /// When the connection times out, if it can. Defined for every state of the request side:
+    /// - a request is being received (a partial head, or a body): `requestTimeout` from its
+    ///   first byte, unless reading is held back by the server itself (the pipelining or
+    ///   write bound), which is not the client's fault;
+    /// - idle between requests with nothing owed: `keepAliveTimeout`;
+    /// - a complete request awaits its response, or nothing more will be read (`Done`: the
+    ///   peer's FIN, `Connection: close`, HTTP/1.0, the request limit, a graceful close): no
+    ///   deadline. `requestTimeout` covers receiving a request, not the application's answer.
     pub fn deadline(&self) -> Option<Instant> {
-        let receiving = !self.parser.is_between_requests() || !self.input.is_empty();
+        let receiving = match self.parser.state() {
+            ReadState::FixedBody { .. } | ReadState::ChunkedBody(_) => true,
+            ReadState::Head => !self.input.is_empty() && self.reading_allowed(),
+            ReadState::Done => false,
+        };
+        let idle = matches!(self.parser.state(), ReadState::Head)
+            && self.input.is_empty()
+            && self.exchanges.is_empty();
         if receiving {
             self.opts.request_timeout.map(|t| self.since + t)
-        } else if self.exchanges.is_empty() {
+        } else if idle {
             self.opts.keep_alive_timeout.map(|t| self.since + t)
         } else {
             None
