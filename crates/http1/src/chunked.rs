@@ -1,9 +1,15 @@
 //! Strict `Transfer-Encoding: chunked` decoding (RFC 9112 §7.1). httparse's chunk-size parser
 //! accepts bare LF and loose sizes; a server that is lenient where its proxy is strict (or the
 //! reverse) can be smuggled through, so this decoder accepts CRLF only, hex sizes without
-//! overflow, bounded extensions and trailers, and a body no larger than its limit.
+//! overflow, chunk extensions exactly as §7.1.1 writes them (`;name`, `;name=token`,
+//! `;name="quoted"`), bounded extensions and trailers, and a body no larger than its limit.
+//!
+//! Whitespace in a chunk line is refused, also the "bad whitespace" (BWS) that §7.1.1 allows
+//! around `;` and `=`: llhttp (Node's parser) refuses it too, and no sender is allowed to make
+//! it, so accepting it would only widen the gap a smuggler needs.
 
 use crate::error::{Error, ErrorKind};
+use crate::response::is_tchar;
 
 /// Longest chunk extension accepted (bytes after `;` up to CRLF).
 pub const MAX_EXTENSION: usize = 4 * 1024;
@@ -16,10 +22,20 @@ const MAX_SIZE_DIGITS: u8 = 16;
 enum State {
     /// Reading hex digits of a chunk size.
     Size,
-    /// Whitespace after the size, before `;` or CR.
-    SizeWs,
-    /// A chunk extension, up to CR.
-    Ext,
+    /// After `;`: the first byte of an extension name.
+    ExtName,
+    /// Inside an extension name.
+    ExtNameMore,
+    /// After `=`: the first byte of an extension value.
+    ExtValue,
+    /// Inside a token extension value.
+    ExtToken,
+    /// Inside a quoted extension value.
+    ExtQuoted,
+    /// After a backslash inside a quoted value.
+    ExtQuotedPair,
+    /// After the closing quote: `;` or CR must follow.
+    ExtAfterQuoted,
     /// CR seen after the size line: LF must follow.
     SizeLf,
     /// Chunk data.
@@ -144,26 +160,49 @@ impl ChunkedDecoder {
                     self.digits += 1;
                 }
                 _ if self.digits == 0 => return bad("missing chunk size"),
-                b' ' | b'\t' => self.state = State::SizeWs,
-                b';' => self.state = State::Ext,
-                b'\r' => self.state = State::SizeLf,
-                _ => return bad("invalid chunk size"),
-            },
-            State::SizeWs => match b {
-                b' ' | b'\t' => {}
-                b';' => self.state = State::Ext,
+                b';' => self.state = State::ExtName,
                 b'\r' => self.state = State::SizeLf,
                 _ => return bad("invalid chunk size line"),
             },
-            State::Ext => match b {
-                b'\r' => self.state = State::SizeLf,
-                b'\t' | 0x20..=0x7e | 0x80..=0xff => {
-                    self.ext_len += 1;
-                    if self.ext_len > MAX_EXTENSION {
-                        return bad("chunk extension too long");
-                    }
+            State::ExtName => {
+                if !is_tchar(b) {
+                    return bad("chunk extension without a name");
                 }
-                _ => return bad("invalid byte in chunk extension"),
+                self.ext_byte(State::ExtNameMore)?;
+            }
+            State::ExtNameMore => match b {
+                b';' => self.ext_byte(State::ExtName)?,
+                b'=' => self.ext_byte(State::ExtValue)?,
+                b'\r' => self.state = State::SizeLf,
+                _ if is_tchar(b) => self.ext_byte(State::ExtNameMore)?,
+                _ => return bad("invalid byte in a chunk extension name"),
+            },
+            State::ExtValue => match b {
+                b'"' => self.ext_byte(State::ExtQuoted)?,
+                _ if is_tchar(b) => self.ext_byte(State::ExtToken)?,
+                _ => return bad("chunk extension without a value after '='"),
+            },
+            State::ExtToken => match b {
+                b';' => self.ext_byte(State::ExtName)?,
+                b'\r' => self.state = State::SizeLf,
+                _ if is_tchar(b) => self.ext_byte(State::ExtToken)?,
+                _ => return bad("invalid byte in a chunk extension value"),
+            },
+            State::ExtQuoted => match b {
+                b'"' => self.ext_byte(State::ExtAfterQuoted)?,
+                b'\\' => self.ext_byte(State::ExtQuotedPair)?,
+                b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => self.ext_byte(State::ExtQuoted)?,
+                // A CR (or any control) inside quotes: the quote never closed.
+                _ => return bad("unbalanced quote in a chunk extension"),
+            },
+            State::ExtQuotedPair => match b {
+                b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => self.ext_byte(State::ExtQuoted)?,
+                _ => return bad("invalid escape in a chunk extension"),
+            },
+            State::ExtAfterQuoted => match b {
+                b';' => self.ext_byte(State::ExtName)?,
+                b'\r' => self.state = State::SizeLf,
+                _ => return bad("invalid byte after a quoted chunk extension"),
             },
             State::SizeLf => {
                 if b != b'\n' {
@@ -226,6 +265,16 @@ impl ChunkedDecoder {
         Ok(())
     }
 
+    /// One byte of a chunk extension: counted against its bound, then `next`.
+    fn ext_byte(&mut self, next: State) -> Result<(), Error> {
+        self.ext_len += 1;
+        if self.ext_len > MAX_EXTENSION {
+            return Err(Error::malformed("chunk extension too long"));
+        }
+        self.state = next;
+        Ok(())
+    }
+
     fn trailer_byte(&mut self, next: State) -> Result<(), Error> {
         self.trailer_len += 1;
         if self.trailer_len > MAX_TRAILERS {
@@ -264,7 +313,8 @@ mod tests {
             (b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", b"hello world"),
             (b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
             (b"5;name=value\r\nhello\r\n0;last\r\n\r\n", b"hello"),
-            (b"5 ;ext\r\nhello\r\n0\r\n\r\n", b"hello"),
+            (b"5;a=b;c\r\nhello\r\n0\r\n\r\n", b"hello"),
+            (b"5;a=\"q;\\\"uoted\"\r\nhello\r\n0\r\n\r\n", b"hello"),
             (b"5\r\nhello\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\n", b"hello"),
             (b"0\r\n\r\n", b""),
             (b"000005\r\nhello\r\n0\r\n\r\n", b"hello"),
@@ -310,6 +360,15 @@ mod tests {
             b"5\r\nhello\r\n0\r\n\n",          // bare LF at the end
             b"5\r\nhello\r\n0\r\nX: 1\n\r\n",  // bare LF in trailers
             b"5;a\x00b\r\nhello\r\n0\r\n\r\n", // NUL in an extension
+            b"5 \r\nhello\r\n0\r\n\r\n",       // whitespace after the size
+            b"5 ;a\r\nhello\r\n0\r\n\r\n",     // whitespace before ';' (BWS, refused)
+            b"5; a\r\nhello\r\n0\r\n\r\n",     // whitespace after ';'
+            b"5;\r\nhello\r\n0\r\n\r\n",       // ';' without a name
+            b"5;=b\r\nhello\r\n0\r\n\r\n",     // a value without a name
+            b"5;a=\r\nhello\r\n0\r\n\r\n",     // '=' without a value
+            b"5;a=\"b\r\nhello\r\n0\r\n\r\n",  // unbalanced quote
+            b"5;a\"=b\r\nhello\r\n0\r\n\r\n",  // a quote inside a name
+            b"5;a=b c\r\nhello\r\n0\r\n\r\n",  // a space inside a token value
         ];
         for input in table {
             assert!(

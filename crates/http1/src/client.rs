@@ -3,7 +3,8 @@
 
 use crate::error::Error;
 use crate::request::{
-    list, parse_content_length, span_in, trim, HeaderSpan, Parse, Span, Version, MAX_HEADERS_CAP,
+    list, parse_content_length, span_in, trim, HeaderSpan, Parse, Span, Version,
+    MAX_HEADERS_ON_STACK,
 };
 use crate::response::{status_has_no_body, validate_header, ResponseError};
 
@@ -46,7 +47,7 @@ pub fn parse_response(
     headers.clear();
     // httparse has no uninitialised-storage variant for responses; this array is the cost of
     // one response head, not of each byte.
-    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS_CAP];
+    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS_ON_STACK];
     let mut res = httparse::Response::new(&mut storage);
     let consumed = match res.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,

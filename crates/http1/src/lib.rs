@@ -28,7 +28,7 @@ pub use client::{
 pub use error::{Error, ErrorKind};
 pub use request::{
     find_header, parse_request, BodyFraming, HeaderSpan, Limits, Parse, RequestHead, Span, Version,
-    MAX_HEADERS_CAP,
+    DEFAULT_MAX_HEADERS, MAX_HEADERS_ON_STACK,
 };
 pub use response::{
     encode_chunk, encode_prepared_head, encode_response_head, http_date, reason_phrase,

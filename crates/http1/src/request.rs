@@ -5,9 +5,9 @@ use crate::error::{Error, ErrorKind};
 
 /// Default limit on the head's size: 16 KiB, as Node and the API contract (`maxHeaderSize`) use.
 pub const DEFAULT_MAX_HEAD_SIZE: usize = 16 * 1024;
-/// Default limit on the number of headers: generous for real clients, small enough that one
-/// request cannot make the parser allocate without bound.
-pub const DEFAULT_MAX_HEADERS: usize = 100;
+/// Default limit on the number of header fields: 256, generous for real clients (browsers send
+/// 10–30), small enough that the parse array fits on the stack.
+pub const DEFAULT_MAX_HEADERS: usize = 256;
 
 /// Limits applied while parsing a head.
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +158,59 @@ pub(crate) fn span_in(buf: &[u8], part: &[u8]) -> Span {
     }
 }
 
+/// Checks the request target against its method (RFC 9112 §3.2): visible ASCII only (raw
+/// non-ASCII or control bytes are refused, as §3.2 origin-form and llhttp do); `CONNECT` takes
+/// the authority-form `host:port` and nothing else; `OPTIONS` may take `*`; every other method
+/// takes the origin-form (`/path?query`) or the absolute-form (`scheme://…`), so a bare
+/// `host:80` is refused.
+fn check_target(method: &[u8], target: &[u8]) -> Result<(), Error> {
+    if target.is_empty() || !target.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return Err(Error::malformed("invalid byte in the request target"));
+    }
+    let ok = match method {
+        b"CONNECT" => is_authority_form(target),
+        b"OPTIONS" if target == b"*" => true,
+        _ => target[0] == b'/' || is_absolute_form(target),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::malformed(
+            "request target of the wrong form for its method",
+        ))
+    }
+}
+
+/// `host:port` with a non-empty host and a decimal port (an IPv6 host in brackets).
+fn is_authority_form(t: &[u8]) -> bool {
+    let Some(colon) = t.iter().rposition(|b| *b == b':') else {
+        return false;
+    };
+    let (host, port) = (&t[..colon], &t[colon + 1..]);
+    let host_ok = if host.first() == Some(&b'[') {
+        host.len() > 2 && host.last() == Some(&b']')
+    } else {
+        !host.is_empty()
+            && !host
+                .iter()
+                .any(|b| matches!(b, b'/' | b'@' | b'[' | b']' | b'?' | b'#'))
+    };
+    host_ok && !port.is_empty() && port.len() <= 5 && port.iter().all(u8::is_ascii_digit)
+}
+
+/// `scheme://…` (RFC 3986 scheme: a letter, then letters, digits, `+`, `-`, `.`).
+fn is_absolute_form(t: &[u8]) -> bool {
+    let Some(colon) = t.iter().position(|b| *b == b':') else {
+        return false;
+    };
+    let scheme = &t[..colon];
+    scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && t[colon + 1..].starts_with(b"//")
+}
+
 /// A line ending that is a bare LF: httparse accepts it, RFC 9112 §2.2 lets a recipient refuse
 /// it, and refusing it closes a door to request smuggling through lenient intermediaries.
 fn has_bare_lf(head: &[u8]) -> bool {
@@ -166,9 +219,33 @@ fn has_bare_lf(head: &[u8]) -> bool {
         .any(|(i, b)| *b == b'\n' && (i == 0 || head[i - 1] != b'\r'))
 }
 
-/// The most header fields any head may carry, whatever [`Limits::max_headers`] says (the parse
-/// array lives on the stack).
-pub const MAX_HEADERS_CAP: usize = 256;
+/// Header fields parsed with an array on the stack; a larger [`Limits::max_headers`] parses
+/// with one on the heap (a rare configuration, paid only by the heads that need it).
+pub const MAX_HEADERS_ON_STACK: usize = 256;
+
+/// Runs httparse over `buf` with `storage` for the header fields, mapping its verdicts to
+/// ours (431 for a head over either limit, 400 for anything malformed).
+fn parse_head<'b, 'h>(
+    buf: &'b [u8],
+    limits: &Limits,
+    req: &mut httparse::Request<'h, 'b>,
+    storage: &'h mut [std::mem::MaybeUninit<httparse::Header<'b>>],
+) -> Result<Parse<()>, Error> {
+    match req.parse_with_uninit_headers(buf, storage) {
+        Ok(httparse::Status::Complete(n)) => Ok(Parse::Complete((), n)),
+        Ok(httparse::Status::Partial) if buf.len() > limits.max_head_size => Err(Error::new(
+            ErrorKind::HeadTooLarge,
+            "request head too large (maxHeaderSize)",
+        )),
+        Ok(httparse::Status::Partial) => Ok(Parse::Partial),
+        Err(httparse::Error::TooManyHeaders) => Err(Error::new(
+            ErrorKind::HeadTooLarge,
+            "too many header fields (maxHeaders)",
+        )),
+        Err(httparse::Error::Version) => Err(Error::malformed("unsupported HTTP version")),
+        Err(_) => Err(Error::malformed("malformed request head")),
+    }
+}
 
 /// Parses a request head from the start of `buf`. Header fields go to `headers` (cleared first).
 /// Allocates nothing once `headers` has grown to the usual number of fields.
@@ -178,30 +255,25 @@ pub fn parse_request(
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Parse<RequestHead>, Error> {
     headers.clear();
-    let mut storage = [std::mem::MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
-    let max_headers = limits.max_headers.min(MAX_HEADERS_CAP);
+    let mut on_stack =
+        [std::mem::MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_ON_STACK];
+    let mut on_heap = Vec::new();
+    let storage = if limits.max_headers <= MAX_HEADERS_ON_STACK {
+        &mut on_stack[..limits.max_headers]
+    } else {
+        on_heap.resize(limits.max_headers, std::mem::MaybeUninit::uninit());
+        &mut on_heap[..]
+    };
     let mut req = httparse::Request::new(&mut []);
-    let consumed = match req.parse_with_uninit_headers(buf, &mut storage[..max_headers]) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => {
-            if buf.len() > limits.max_head_size {
-                return Err(Error::new(
-                    ErrorKind::HeadTooLarge,
-                    "request head too large",
-                ));
-            }
-            return Ok(Parse::Partial);
-        }
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(Error::new(ErrorKind::HeadTooLarge, "too many headers"))
-        }
-        Err(httparse::Error::Version) => return Err(Error::malformed("unsupported HTTP version")),
-        Err(_) => return Err(Error::malformed("malformed request head")),
+    let parsed = parse_head(buf, limits, &mut req, storage);
+    let consumed = match parsed? {
+        Parse::Complete((), n) => n,
+        Parse::Partial => return Ok(Parse::Partial),
     };
     if consumed > limits.max_head_size {
         return Err(Error::new(
             ErrorKind::HeadTooLarge,
-            "request head too large",
+            "request head too large (maxHeaderSize)",
         ));
     }
     if has_bare_lf(&buf[..consumed]) {
@@ -216,7 +288,14 @@ pub fn parse_request(
         Version::Http10
     };
 
+    check_target(method.as_bytes(), target.as_bytes())?;
+    let connect = method == "CONNECT";
     let mut content_length: Option<u64> = None;
+    // Any Transfer-Encoding field line makes the message TE-framed (RFC 9112 §6.3), even one
+    // that lists no coding at all (`Transfer-Encoding:`, `,` or blanks): framing such a request
+    // by its Content-Length would let a proxy that reads the field differently smuggle a
+    // second request in its body.
+    let mut te_fields = 0usize;
     let mut te_codings = 0usize;
     let mut te_last_chunked = false;
     let mut te_chunked_before_last = false;
@@ -245,6 +324,7 @@ pub fn parse_request(
                 return Err(Error::malformed("empty Content-Length"));
             }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            te_fields += 1;
             for coding in list(value) {
                 te_chunked_before_last |= te_last_chunked;
                 te_last_chunked = coding.eq_ignore_ascii_case(b"chunked");
@@ -269,7 +349,11 @@ pub fn parse_request(
     if version == Version::Http11 && hosts != 1 {
         return Err(Error::malformed("HTTP/1.1 request needs exactly one Host"));
     }
-    let framing = if te_codings > 0 {
+    let framing = if connect {
+        // A CONNECT request has no content (RFC 9110 §9.3.6): what follows its head is tunnel
+        // data, never a body, whatever the fields say.
+        BodyFraming::None
+    } else if te_fields > 0 {
         if content_length.is_some() {
             return Err(Error::malformed(
                 "both Content-Length and Transfer-Encoding",
@@ -297,10 +381,11 @@ pub fn parse_request(
             Some(n) => BodyFraming::ContentLength(n),
         }
     };
-    let keep_alive = match version {
-        Version::Http11 => !close,
-        Version::Http10 => keep_alive_token && !close,
-    };
+    let keep_alive = !connect
+        && match version {
+            Version::Http11 => !close,
+            Version::Http10 => keep_alive_token && !close,
+        };
     Ok(Parse::Complete(
         RequestHead {
             method: span_in(buf, method.as_bytes()),
@@ -476,10 +561,78 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
             // Expect other than 100-continue.
             (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: fly\r\n\r\n", 400),
+            // A Transfer-Encoding line that lists no coding still makes the request TE-framed:
+            // with Content-Length (or alone) it is refused, never framed by the length.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\nContent-Length: 3\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\nContent-Length: 3\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:   \r\nContent-Length: 3\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\nContent-Length: 3\r\n\r\n", 400),
+            // Raw non-ASCII and control bytes in the target.
+            (b"GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // Authority-form for a method other than CONNECT; asterisk-form other than OPTIONS.
+            (b"GET host:80 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET mailto:a HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // CONNECT takes the authority-form only.
+            (b"CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"CONNECT host HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"CONNECT host:port HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ];
         for (bytes, want) in table {
             assert_eq!(status(bytes), *want, "{}", String::from_utf8_lossy(bytes));
         }
+    }
+
+    #[test]
+    fn target_forms_table() {
+        for ok in [
+            &b"GET /a?b=c HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+            b"GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"GET //x HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n",
+        ] {
+            head(ok);
+        }
+    }
+
+    #[test]
+    fn connect_has_no_content_and_ends_the_connection() {
+        let h = head(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 3\r\n\r\n");
+        assert_eq!(h.framing, BodyFraming::None);
+        assert!(!h.keep_alive, "what follows is tunnel data, not a request");
+        let h =
+            head(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(h.framing, BodyFraming::None);
+    }
+
+    #[test]
+    fn max_headers_is_a_limit_of_its_own() {
+        let mut many = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..300 {
+            many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        let big = Limits {
+            max_head_size: 64 * 1024,
+            max_headers: DEFAULT_MAX_HEADERS,
+        };
+        let err = parse_request(&many, &big, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.status(), 431);
+        assert!(err.reason.contains("maxHeaders"), "{err}");
+        let more = Limits {
+            max_headers: 400,
+            ..big
+        };
+        let mut spans = Vec::new();
+        assert!(matches!(
+            parse_request(&many, &more, &mut spans),
+            Ok(Parse::Complete(..))
+        ));
+        assert_eq!(spans.len(), 301, "above the stack array, on the heap");
     }
 
     #[test]

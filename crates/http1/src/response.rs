@@ -104,8 +104,9 @@ const CLASS: [u8; 256] = {
     t
 };
 
-/// True for bytes allowed in a token (header names).
-fn is_tchar(b: u8) -> bool {
+/// True for bytes allowed in a token (RFC 9110 §5.6.2: header names, methods, chunk
+/// extension names).
+pub(crate) fn is_tchar(b: u8) -> bool {
     CLASS[b as usize] & 1 != 0
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use evasync_http1::{
     encode_chunk, encode_prepared_head, reason_phrase, BodyFraming, BodyPlan, HeaderSpan, Limits,
     PreparedHeaders, ReadState, RequestHead, ResponseContext, ServerConn, Step, Version,
-    LAST_CHUNK, MAX_HEADERS_CAP,
+    LAST_CHUNK,
 };
 
 use crate::event::{Event, EventSink};
@@ -112,7 +112,7 @@ impl HttpConn {
     pub fn new(opts: Arc<HttpServerOptions>, now: Instant) -> HttpConn {
         let limits = Limits {
             max_head_size: opts.max_header_size,
-            max_headers: MAX_HEADERS_CAP,
+            max_headers: opts.max_headers,
         };
         HttpConn {
             parser: ServerConn::new(limits, opts.max_body_size, opts.max_requests_per_connection),

@@ -26,6 +26,8 @@ pub struct HttpServerOptions {
     pub tcp: ServerOptions,
     /// Largest request head (431 beyond).
     pub max_header_size: usize,
+    /// Most header fields in a request head (431 beyond).
+    pub max_headers: usize,
     /// Largest request body (413 beyond).
     pub max_body_size: u64,
     /// Time allowed for a whole request, head and body, from its first byte (408 and close).
@@ -46,6 +48,7 @@ impl Default for HttpServerOptions {
                 ..ServerOptions::default()
             },
             max_header_size: 16 * 1024,
+            max_headers: parse::DEFAULT_MAX_HEADERS,
             max_body_size: 1024 * 1024,
             request_timeout: Some(Duration::from_secs(60)),
             keep_alive_timeout: Some(Duration::from_secs(5)),
