@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { ConnectionError, HttpError, AddressInUse } from './conditions';
 import { checkData, intern, seconds, splitHostPort, type Data } from './data';
 import { HttpFlag, Kind } from './events';
-import { conditionFor, decodeError, errnoName, hooks, requireLoop, type Dispatchee, type Loop } from './loop';
+import { conditionFor, decodeError, errnoName, hooks, requireLoop, requireRunning, type Dispatchee, type Loop } from './loop';
 import { checkPort, resolveBind, type EventCb } from './tcp';
 
 /** Header fields as `[name, value]` pairs in wire order, or a plain object. */
@@ -24,6 +24,8 @@ export interface HttpServerOpts {
   reusePort?: boolean;
   /** Largest request head in bytes; larger ones get 431. Default 16 KiB. */
   maxHeaderSize?: number;
+  /** Most header fields in a request; more get 431. Default 256. */
+  maxHeaders?: number;
   /** Largest request body in bytes; larger ones get 413. Default 1 MiB. */
   maxBodySize?: number;
   /** Time for a whole request (head and body) from its first byte; then 408. Default 60. */
@@ -285,6 +287,7 @@ export class HttpRequest {
 
   /** A piece of a streamed response. */
   writeChunk(data: Data): void {
+    requireRunning(this.socket.server.loop);
     if (this.state !== STREAMING) throw new HttpError('writeChunk: call startResponse first (or the response is finished)');
     checkData('writeChunk', data);
     responses(this.socket.server.loop).push(OP_CHUNK, this.socket.id, this.seq, 0, 0, '', data as string | Uint8Array, 0);
@@ -292,6 +295,7 @@ export class HttpRequest {
 
   /** Ends a streamed response. */
   finishResponse(): void {
+    requireRunning(this.socket.server.loop);
     if (this.state !== STREAMING) throw new HttpError('finishResponse: call startResponse first (or the response is finished)');
     this.state = DONE;
     responses(this.socket.server.loop).push(OP_FINISH, this.socket.id, this.seq, 0, 0, '', undefined, 0);
@@ -299,6 +303,7 @@ export class HttpRequest {
 
   /** @internal */
   #checkFresh(fn: string): void {
+    requireRunning(this.socket.server.loop);
     if (this.state !== NOT_STARTED) throw new HttpError(`${fn}: a response was already started for ${this.method} ${this.uri}`);
   }
 
@@ -395,7 +400,8 @@ const OP_WHOLE = 1;
 const OP_START = 2;
 const OP_CHUNK = 3;
 const OP_FINISH = 4;
-const OP_ABORT = 5;
+/** Deliver what was given for the request, then close (the application failed after answering). */
+const OP_CLOSE_AFTER = 5;
 const FLAG_CLOSE = 1;
 /** Bodies above this go to the engine in a call of their own rather than through the buffer. */
 const DIRECT_BODY = 256 * 1024;
@@ -556,25 +562,39 @@ export class HttpServer implements Dispatchee {
     loop.release();
   }
 
-  /** @internal Calls `requestCb` under the §5/§9 error policy. */
+  /** @internal Calls `requestCb` under the §5/§9 error policy; a returned promise that rejects
+   * counts as a throw. */
   dispatch(req: HttpRequest): void {
+    let result: unknown;
     try {
-      this.requestCb(req);
+      result = this.requestCb(req);
     } catch (err) {
-      const loop = this.loop;
-      if (loop.catchAppErrors && req.socket.open) {
-        if (req.state === NOT_STARTED) {
-          try {
-            req.respond({ status: 500 }, true);
-          } catch {
-            // The connection is going away regardless.
-          }
-        } else {
-          responses(loop).push(OP_ABORT, req.socket.id, 0, 0, 0, '', undefined, 0);
-        }
-      }
-      loop.appError(err, this.eventCb);
+      this.#appFailed(req, err);
+      return;
     }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.#appFailed(req, err));
+    }
+  }
+
+  /** The application failed on `req`: with `catchAppErrors` the client gets 500 if no response
+   * was started, else what was given is delivered (a started response ended) before the
+   * connection closes; the error goes to `eventCb` (§9), or ends the loop. */
+  #appFailed(req: HttpRequest, err: unknown): void {
+    const loop = this.loop;
+    if (!loop.running) return;
+    if (loop.catchAppErrors && req.socket.open) {
+      if (req.state === NOT_STARTED) {
+        try {
+          req.respond({ status: 500 }, true);
+        } catch {
+          // The connection is going away regardless.
+        }
+      } else {
+        responses(loop).push(OP_CLOSE_AFTER, req.socket.id, req.seq, 0, 0, '', undefined, 0);
+      }
+    }
+    loop.appError(err, this.eventCb);
   }
 
   /**
@@ -672,6 +692,7 @@ export function httpServer(
       // Absent options take the engine's defaults (16 KiB, 1 MiB, 60 s, 5 s); null turns a
       // timeout off (0 to the engine).
       maxHeaderSize: positive('maxHeaderSize', opts.maxHeaderSize),
+      maxHeaders: positive('maxHeaders', opts.maxHeaders),
       maxBodySize: positive('maxBodySize', opts.maxBodySize),
       requestTimeout: opts.requestTimeout === null ? 0 : seconds('requestTimeout', opts.requestTimeout),
       keepAliveTimeout: opts.keepAliveTimeout === null ? 0 : seconds('keepAliveTimeout', opts.keepAliveTimeout),

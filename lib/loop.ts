@@ -112,8 +112,6 @@ export class Loop {
   servers = 0;
   fnRegistry = 0;
   dataRegistry = 0;
-  bytesRead = 0;
-  bytesWritten = 0;
   eventBatches = 0;
   eventsDelivered = 0;
   /** Numeric commands gathered during this tick (`[op, id, a, b]`), flushed in one call. */
@@ -403,6 +401,9 @@ export class Loop {
   }
 
   stats(): Stats {
+    // Bytes are counted where they cross the socket, for every kind of connection (TCP, HTTP
+    // server and client): the engine's counters.
+    const engine = this.native.byteCounts();
     return {
       incomingTcpConnections: this.incomingTcp,
       outgoingTcpConnections: this.outgoingTcp,
@@ -413,8 +414,8 @@ export class Loop {
       fnRegistryCount: this.fnRegistry,
       dataRegistryCount: this.dataRegistry,
       servers: this.servers,
-      bytesRead: this.bytesRead,
-      bytesWritten: this.bytesWritten,
+      bytesRead: engine.bytesRead,
+      bytesWritten: engine.bytesWritten,
       eventBatches: this.eventBatches,
       eventsDelivered: this.eventsDelivered,
       driver: this.driver,
@@ -448,6 +449,15 @@ const ZERO_STATS: Stats = {
 export function requireLoop(): Loop {
   if (current === null) throw new EventLoopError(NO_LOOP);
   return current;
+}
+
+/**
+ * Throws `EventLoopError` when `loop` has ended: an object (a request, a socket) used after
+ * its loop exited. With no loop running at all the message is the usual one.
+ */
+export function requireRunning(loop: Loop): void {
+  if (loop.running) return;
+  throw new EventLoopError(current === null ? NO_LOOP : 'the event loop this object belongs to has ended');
 }
 
 /** The running loop, if any. */

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { AddressInUse, ConnectionEof, ConnectionError, SocketClosed } from './conditions';
 import { byteLength, checkData, type Data, intern, seconds, splitHostPort } from './data';
 import { Kind } from './events';
-import { conditionFor, decodeError, type Dispatchee, errnoName, hooks, type Loop, requireLoop } from './loop';
+import { conditionFor, currentLoop, decodeError, type Dispatchee, errnoName, hooks, type Loop, requireLoop, requireRunning } from './loop';
 
 /** `readCb(socket, data)`; in stream mode the second argument is the socket's stream. */
 export type ReadCb = (socket: Socket, data: any) => void;
@@ -215,8 +215,9 @@ export class Socket implements Dispatchee {
     if (cb !== undefined) this.#ownCbs().drainCb = cb;
   }
 
-  /** @internal Throws SocketClosed when closed. */
+  /** @internal Throws SocketClosed when closed (EventLoopError when no loop runs at all). */
   checkOpen(op: string): void {
+    if (!this.#loop.running && currentLoop() === null) requireRunning(this.#loop);
     if (this.#state & CLOSED) {
       throw new SocketClosed(`${op}: the socket is closed`, { socket: this, fd: this.fd });
     }
@@ -227,7 +228,6 @@ export class Socket implements Dispatchee {
     const n = byteLength(data);
     const loop = this.#loop;
     this.#written += n;
-    loop.bytesWritten += n;
     if (writeCb !== undefined) {
       const x = this.#x();
       (x.writeCbs ??= []).push([this.#written, writeCb]);
@@ -284,9 +284,10 @@ export class Socket implements Dispatchee {
     }
   }
 
-  /** @internal closeSocket. */
+  /** @internal closeSocket. A forced close drops what is queued: the buffer is then empty. */
   close(force: boolean): void {
     this.markClosed();
+    if (force) this.#flushed = this.#written;
     this.#loop.native.tcpClose(this.#id, force);
     if (this.#stream !== null && !this.#stream.destroyed) this.#stream.destroy();
   }
@@ -294,6 +295,8 @@ export class Socket implements Dispatchee {
   #release(): void {
     if (this.#state & RELEASED) return;
     this.markClosed();
+    // The engine holds nothing of this socket any more: nothing is buffered.
+    this.#flushed = this.#written;
     this.#state |= RELEASED;
     this.#loop.untrack(this.#id);
   }
@@ -322,7 +325,6 @@ export class Socket implements Dispatchee {
         if (this.#state & CLOSED) return;
         const data = arena.subarray(a, a + b);
         this.bytesRead += b;
-        loop.bytesRead += b;
         const cbs = this.#cbs;
         if (cbs.stream) {
           (this.stream as import('./stream').SocketStream).deliver(data);

@@ -36,6 +36,13 @@ enum Driver {
     Main(Rc<MainLoop>),
 }
 
+/// The loop's byte counters (`stats().bytesRead/bytesWritten`).
+#[napi(object)]
+pub struct ByteCounts {
+    pub bytes_read: f64,
+    pub bytes_written: f64,
+}
+
 /// One running event loop. Created by `startEventLoop`, stopped by `exit()` when the loop ends.
 #[napi]
 pub struct NativeLoop {
@@ -195,6 +202,16 @@ impl NativeLoop {
             out.set((2 * i + 1) as u32, &buf)?;
         }
         Ok(out)
+    }
+
+    /// Bytes read from and handed to every socket of this loop since it started.
+    #[napi(catch_unwind)]
+    pub fn byte_counts(&self) -> ByteCounts {
+        let s = self.handle.stats();
+        ByteCounts {
+            bytes_read: s.bytes_read as f64,
+            bytes_written: s.bytes_written as f64,
+        }
     }
 
     /// Emits `count` synthetic events in one turn (the delivery benchmark).

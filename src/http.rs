@@ -32,6 +32,7 @@ pub struct HttpRequestOptions {
 #[napi(object)]
 pub struct HttpOptions {
     pub max_header_size: Option<u32>,
+    pub max_headers: Option<u32>,
     pub max_body_size: Option<f64>,
     pub request_timeout: Option<f64>,
     pub keep_alive_timeout: Option<f64>,
@@ -55,6 +56,7 @@ impl NativeLoop {
         let opts = HttpServerOptions {
             tcp: server_options(&o),
             max_header_size: h.max_header_size.map_or(d.max_header_size, |n| n as usize),
+            max_headers: h.max_headers.map_or(d.max_headers, |n| n as usize),
             max_body_size: h.max_body_size.map_or(d.max_body_size, |n| n as u64),
             request_timeout: timeout(h.request_timeout, d.request_timeout),
             keep_alive_timeout: timeout(h.keep_alive_timeout, d.keep_alive_timeout),

@@ -17,8 +17,9 @@ pub const OP_START: u32 = 2;
 pub const OP_CHUNK: u32 = 3;
 /// The end of a streamed response.
 pub const OP_FINISH: u32 = 4;
-/// Reset the connection (the application failed mid-response).
-pub const OP_ABORT: u32 = 5;
+/// Deliver what was given for request `seq` (end a streamed response), then close the
+/// connection: the application failed after answering.
+pub const OP_CLOSE_AFTER: u32 = 5;
 /// Record flag: close the connection after this response.
 pub const FLAG_CLOSE: u32 = 1;
 

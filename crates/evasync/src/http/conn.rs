@@ -181,7 +181,8 @@ impl HttpConn {
             self.close_pending = true;
         } else {
             let in_body = self.in_body();
-            self.refuse(408, ctx.date, in_body);
+            let why = "the request did not arrive in time (requestTimeout)";
+            self.refuse(408, why, ctx.date, in_body);
         }
         self.effects()
     }
@@ -231,7 +232,7 @@ impl HttpConn {
                 Step::NeedMore => return pos,
                 Step::Done => return buf.len(),
                 Step::Refused(e) => {
-                    self.refuse(e.status(), ctx.date, in_body);
+                    self.refuse(e.status(), e.reason, ctx.date, in_body);
                     return buf.len();
                 }
                 Step::Head {
@@ -360,11 +361,11 @@ impl HttpConn {
     /// Answers `status` in place of what is being received, then closes. A request whose
     /// response already started cannot be answered twice: the connection then just closes
     /// after what was written.
-    fn refuse(&mut self, status: u16, date: &[u8], receiving_body: bool) {
+    fn refuse(&mut self, status: u16, why: &str, date: &[u8], receiving_body: bool) {
         self.draining = true;
         self.pending = None;
         self.input = Vec::new();
-        let bytes = error_response(status, date);
+        let bytes = error_response(status, why, date);
         // The request whose body is being received, if not answered yet, is the one refused;
         // otherwise the refusal is a new exchange at the end.
         match self.exchanges.back_mut() {
@@ -496,7 +497,7 @@ impl HttpConn {
                     }
                     plan = Some(p);
                 }
-                Err(_) => out.extend_from_slice(&error_response(500, ctx.date)),
+                Err(_) => out.extend_from_slice(&error_response(500, "", ctx.date)),
             }
         });
         let ex = &mut self.exchanges[idx];
@@ -525,7 +526,7 @@ impl HttpConn {
         self.emit(idx, |out| {
             match encode_prepared_head(out, status, headers, &ctx) {
                 Ok(p) => plan = Some(p),
-                Err(_) => out.extend_from_slice(&error_response(500, ctx.date)),
+                Err(_) => out.extend_from_slice(&error_response(500, "", ctx.date)),
             }
         });
         let ex = &mut self.exchanges[idx];
@@ -580,6 +581,33 @@ impl HttpConn {
         self.effects()
     }
 
+    /// The application failed while handling request `seq` after its response was given or
+    /// started: that response is still delivered (a streamed one is ended), then the
+    /// connection closes. Requests after it are dropped unanswered; nothing more is read.
+    pub fn close_after(&mut self, seq: u32) -> Effects {
+        self.draining = true;
+        self.parser.stop_after_current();
+        self.pending = None;
+        self.input = Vec::new();
+        match self.find(seq) {
+            Some(idx) => {
+                self.exchanges.truncate(idx + 1);
+                self.exchanges[idx].keep_alive = false;
+                if let Reply::Streaming(_) = self.exchanges[idx].reply {
+                    self.finish(seq);
+                } else {
+                    self.complete_front();
+                }
+            }
+            // Its response is out already: close once what is written is flushed.
+            None => {
+                self.exchanges.clear();
+                self.close_pending = true;
+            }
+        }
+        self.effects()
+    }
+
     /// Retires finished exchanges from the front, releasing the held bytes of the next one.
     fn complete_front(&mut self) {
         while self
@@ -630,17 +658,26 @@ impl HttpConn {
 }
 
 /// A minimal response for a refusal the server makes itself; the connection closes after it.
-fn error_response(status: u16, date: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
+/// Its plain-text body says why (`why`, which names the limit or rule, e.g. "too many header
+/// fields (maxHeaders)"), so whoever reads the response learns which option to change.
+fn error_response(status: u16, why: &str, date: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160 + why.len());
+    let kind = if why.is_empty() {
+        ""
+    } else {
+        "Content-Type: text/plain; charset=utf-8\r\n"
+    };
     out.extend_from_slice(
         format!(
-            "HTTP/1.1 {status} {}\r\nContent-Length: 0\r\nConnection: close\r\nDate: ",
-            reason_phrase(status)
+            "HTTP/1.1 {status} {}\r\n{kind}Content-Length: {}\r\nConnection: close\r\nDate: ",
+            reason_phrase(status),
+            why.len()
         )
         .as_bytes(),
     );
     out.extend_from_slice(date);
     out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(why.as_bytes());
     out
 }
 

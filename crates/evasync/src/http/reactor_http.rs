@@ -39,6 +39,8 @@ pub(crate) enum ResponsePart<'a> {
     },
     Chunk(&'a [u8]),
     End,
+    /// Deliver what was given, then close (the application failed after answering).
+    CloseAfter,
 }
 
 /// Connection `id` if it is open (HTTP state is only acted on while the socket is).
@@ -151,6 +153,7 @@ impl Reactor {
             } => http.start(seq, status, headers, close, date.date()),
             ResponsePart::Chunk(data) => http.chunk(seq, data),
             ResponsePart::End => http.finish(seq),
+            ResponsePart::CloseAfter => http.close_after(seq),
         };
         if queued + http.out.len() > WRITE_HIGH {
             // The peer is not reading its responses: parse no more of its requests until the
@@ -258,7 +261,9 @@ impl Reactor {
                 }
                 batch::OP_CHUNK => self.http_response(id, seq, ResponsePart::Chunk(body), sink),
                 batch::OP_FINISH => self.http_response(id, seq, ResponsePart::End, sink),
-                batch::OP_ABORT => self.close(id, true, sink),
+                batch::OP_CLOSE_AFTER => {
+                    self.http_response(id, seq, ResponsePart::CloseAfter, sink)
+                }
                 _ => {}
             }
         }

@@ -37,7 +37,9 @@ pub(crate) struct Listener {
     open: usize,
     /// Accepting is paused after EMFILE/ENFILE until the retry timer fires.
     paused: bool,
-    /// The exhaustion of this episode was reported already.
+    /// The exhaustion of this episode was reported already. An episode ends when the accept
+    /// queue is drained (WouldBlock), not at the first successful accept: while descriptors
+    /// free one at a time, accepts succeed and fail in turn, and that is still one episode.
     reported: bool,
     backoff: Duration,
     /// Set for HTTP servers: accepted connections speak HTTP.
@@ -159,7 +161,6 @@ impl Reactor {
             }
             match l.sock.accept() {
                 Ok((stream, remote)) => {
-                    l.reported = false;
                     l.backoff = Duration::ZERO;
                     if l.opts.max_connections.is_some_and(|max| l.open >= max) {
                         // Over the limit: accepted and closed at once, as the contract says.
@@ -171,7 +172,10 @@ impl Reactor {
                     let http = l.http.clone();
                     self.adopt_accepted(id, stream, remote, &opts, http, sink);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    l.reported = false;
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
                 Err(e) if is_resource_exhaustion(&e) => {
