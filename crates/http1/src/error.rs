@@ -13,6 +13,10 @@ pub enum ErrorKind {
     BodyTooLarge,
     /// A transfer coding we do not implement: 501.
     NotImplemented,
+    /// An `Expect` other than `100-continue`: 417 (RFC 9110 §10.1.1).
+    ExpectationFailed,
+    /// A well-formed HTTP version other than 1.0 and 1.1: 505 (RFC 9110 §15.6.6).
+    VersionNotSupported,
 }
 
 /// A refused request: its kind and a short reason for logs.
@@ -40,6 +44,8 @@ impl Error {
             ErrorKind::HeadTooLarge => 431,
             ErrorKind::BodyTooLarge => 413,
             ErrorKind::NotImplemented => 501,
+            ErrorKind::ExpectationFailed => 417,
+            ErrorKind::VersionNotSupported => 505,
         }
     }
 }

@@ -181,6 +181,63 @@ fn check_target(method: &[u8], target: &[u8]) -> Result<(), Error> {
     }
 }
 
+/// A `Host` value as RFC 9112 §3.2 and RFC 3986 §3.2.2 write it: `uri-host [ ":" port ]`,
+/// possibly empty. A reg-name holds unreserved, percent-encoded and sub-delim characters; an
+/// IP literal is bracketed. Anything else (spaces, `/`, `@`, controls) is an invalid Host,
+/// which RFC 9112 §3.2 answers with 400.
+fn is_host_value(v: &[u8]) -> bool {
+    if v.is_empty() {
+        return true;
+    }
+    let (host, port) = if v[0] == b'[' {
+        let Some(close) = v.iter().position(|b| *b == b']') else {
+            return false;
+        };
+        let literal = &v[1..close];
+        let ok = !literal.is_empty()
+            && literal
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v' | b'V'));
+        if !ok {
+            return false;
+        }
+        (&v[..=close], &v[close + 1..])
+    } else {
+        match v.iter().position(|b| *b == b':') {
+            Some(i) => (&v[..i], &v[i..]),
+            None => (v, &v[v.len()..]),
+        }
+    };
+    let reg_name = |b: &u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+    };
+    let host_ok = host.first() == Some(&b'[') || host.iter().all(reg_name);
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    host_ok && port_ok
+}
+
 /// `host:port` with a non-empty host and a decimal port (an IPv6 host in brackets).
 fn is_authority_form(t: &[u8]) -> bool {
     let Some(colon) = t.iter().rposition(|b| *b == b':') else {
@@ -242,8 +299,27 @@ fn parse_head<'b, 'h>(
             ErrorKind::HeadTooLarge,
             "too many header fields (maxHeaders)",
         )),
-        Err(httparse::Error::Version) => Err(Error::malformed("unsupported HTTP version")),
+        Err(httparse::Error::Version) if has_other_version(buf) => Err(Error::new(
+            ErrorKind::VersionNotSupported,
+            "HTTP version not supported (only 1.0 and 1.1)",
+        )),
         Err(_) => Err(Error::malformed("malformed request head")),
+    }
+}
+
+/// True when the request line ends in a well-formed `HTTP/d.d` other than 1.0 and 1.1 (then
+/// the answer is 505, not 400: the request was understood, its version is not served).
+fn has_other_version(buf: &[u8]) -> bool {
+    let line = buf.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let Some(space) = line.iter().rposition(|b| *b == b' ') else {
+        return false;
+    };
+    match &line[space + 1..] {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] => {
+            major.is_ascii_digit() && minor.is_ascii_digit() && !(*major == b'1' && *minor <= b'1')
+        }
+        _ => false,
     }
 }
 
@@ -332,6 +408,9 @@ pub fn parse_request(
             }
         } else if name.eq_ignore_ascii_case("host") {
             hosts += 1;
+            if !is_host_value(value) {
+                return Err(Error::malformed("invalid Host"));
+            }
         } else if name.eq_ignore_ascii_case("connection") {
             for token in list(value) {
                 close |= token.eq_ignore_ascii_case(b"close");
@@ -341,8 +420,10 @@ pub fn parse_request(
             if value.eq_ignore_ascii_case(b"100-continue") {
                 expect_continue = true;
             } else {
-                // RFC 9110 §10.1.1 would answer 417; refusing is the conservative choice.
-                return Err(Error::malformed("unsupported Expect"));
+                return Err(Error::new(
+                    ErrorKind::ExpectationFailed,
+                    "unsupported expectation (only 100-continue is)",
+                ));
             }
         }
     }
@@ -551,7 +632,10 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
             // obs-fold, bad version, bad bytes in names and the request line.
             (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n  b\r\n\r\n", 400),
-            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505),
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/1.1x\r\nHost: a\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n", 400),
             (b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\r\nX: \x00\r\n\r\n", 400),
@@ -559,8 +643,14 @@ mod tests {
             (b"GET / HTTP/1.1\nHost: a\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+            // An invalid Host value.
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
             // Expect other than 100-continue.
-            (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: fly\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nExpect: fly\r\n\r\n", 417),
             // A Transfer-Encoding line that lists no coding still makes the request TE-framed:
             // with Content-Length (or alone) it is refused, never framed by the length.
             (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\nContent-Length: 3\r\n\r\n", 400),
@@ -594,6 +684,10 @@ mod tests {
             b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
             b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
             b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: xn--bcher-kva.example:8080\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: [fe80::1]:80\r\n\r\n",
         ] {
             head(ok);
         }
