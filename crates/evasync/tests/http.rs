@@ -310,6 +310,26 @@ fn late_response_is_delivered(trigger: LastRequest) {
 }
 
 #[test]
+fn a_closing_request_followed_by_fin_is_still_answered() {
+    // `Connection: close` (or HTTP/1.0), then the client half-closes: the request is complete,
+    // so its response is owed even though the parser reads nothing more.
+    let (r, addr) = serve(HttpServerOptions::default());
+    for request in [
+        &b"GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"[..],
+        b"GET /c HTTP/1.0\r\n\r\nGET /ignored HTTP/1.1\r\nHost: h\r\n\r\n",
+    ] {
+        let mut c = client(addr);
+        c.write_all(request).unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let (id, seq, target, _) = requests(&r, 1)[0].clone();
+        assert_eq!(target, "/c");
+        r.handle.http_respond(id, seq, ok("answered"));
+        let text = read_all(&mut c);
+        assert!(text.ends_with("\r\n\r\nanswered"), "{text}");
+    }
+}
+
+#[test]
 fn late_response_after_peer_fin() {
     late_response_is_delivered(LastRequest::PeerFin);
 }

@@ -401,7 +401,13 @@ impl HttpConn {
     /// The peer sent FIN: no more requests; close once the owed responses are out (at once
     /// when none is owed or a request was cut short).
     pub fn peer_finished(&mut self) -> Effects {
-        let partial = !self.parser.is_between_requests() || !self.input.is_empty();
+        // Cut short: a head or body was being received. A parser that reads nothing more
+        // (`Done`: the last request was complete) owes its responses like one between requests.
+        let partial = match self.parser.state() {
+            ReadState::FixedBody { .. } | ReadState::ChunkedBody(_) => true,
+            ReadState::Head => !self.input.is_empty(),
+            ReadState::Done => false,
+        };
         self.parser.stop_after_current();
         self.draining = true;
         if partial || self.exchanges.is_empty() {
