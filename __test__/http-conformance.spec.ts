@@ -57,9 +57,10 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'authority-form CONNECT reaches the app',
+    name: 'authority-form CONNECT reaches the app; what follows it is not HTTP, so the connection closes after the answer',
     request: `CONNECT example.com:443 HTTP/1.1\r\n${H}\r\n`,
     status: 200,
+    closes: true,
     check: (e) => {
       if (e.uri !== 'example.com:443') throw new Error(e.uri);
     },
@@ -83,9 +84,9 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'HTTP/2.0 in a request line is refused',
+    name: 'HTTP/2.0 in a request line is refused with 505 (RFC 9110 §15.6.6)',
     request: `GET / HTTP/2.0\r\n${H}\r\n`,
-    status: 400,
+    status: 505,
   },
   {
     name: 'HTTP/0.9 request line (no version) is refused',
@@ -225,9 +226,9 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'Expect other than 100-continue is refused',
+    name: 'Expect other than 100-continue is refused with 417 (RFC 9110 §10.1.1)',
     request: `GET / HTTP/1.1\r\n${H}Expect: something\r\n\r\n`,
-    status: 400,
+    status: 417,
   },
 
   // ----- bodies and framing -----
