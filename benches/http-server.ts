@@ -1,7 +1,9 @@
 /**
  * The server side of the HTTP benches, one process per run so its CPU can be read from /proc:
  * `http-server.ts <evasync|node|uws> [driver]` answers every request with "Hello, World!" and
- * prints "ready <port>".
+ * prints "ready <port>"; `/echo/…` is answered with its own path. `GET /__stats` answers evasync's `stats()` as JSON (`{}` for the
+ * others); HTTP_SERVER_OPTS (JSON) adds evasync server options (the hostile-load benches set
+ * `requestTimeout`).
  */
 import * as http from 'node:http';
 
@@ -14,10 +16,20 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc) setInterval(gc, 500).unref();
 
 if (impl === 'node') {
-  const server = http.createServer((_req, res) => {
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.setHeader('Content-Type', 'text/plain');
-    res.end(BODY);
-  });
+    res.end(req.url === '/__stats' ? '{}' : req.url!.startsWith('/echo/') ? req.url : BODY);
+  };
+  // HTTP_SERVER_READ_BODY: answer once the body is read (so a body the parser refuses is
+  // refused before any answer, as evasync's whole-body mode does).
+  const server = http.createServer(
+    process.env.HTTP_SERVER_READ_BODY
+      ? (req, res) => {
+          req.resume();
+          req.on('end', () => answer(req, res));
+        }
+      : answer,
+  );
   server.keepAliveTimeout = 60_000;
   server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     console.log(`ready ${(server.address() as import('node:net').AddressInfo).port}`);
@@ -28,9 +40,10 @@ if (impl === 'node') {
   const uws = require('@trufflesuite/uws-js-unofficial') as typeof import('@trufflesuite/uws-js-unofficial');
   uws
     .App()
-    .any('/*', (res) => {
+    .any('/*', (res, req) => {
+      const url = req.getUrl();
       res.writeHeader('Content-Type', 'text/plain');
-      res.end(BODY);
+      res.end(url === '/__stats' ? '{}' : url.startsWith('/echo/') ? url : BODY);
     })
     .listen('127.0.0.1', 0, (token) => {
       console.log(`ready ${uws.us_socket_local_port(token)}`);
@@ -38,13 +51,26 @@ if (impl === 'node') {
   process.on('SIGTERM', () => process.exit(0));
 } else {
   const headers: Array<[string, string]> = [['Content-Type', 'text/plain']];
+  const extra = JSON.parse(process.env.HTTP_SERVER_OPTS ?? '{}') as as.HttpServerOpts;
   as.startEventLoop(
     () => {
-      const server = as.httpServer('127.0.0.1', 0, (req) => as.httpResponse(req, { headers, body: BODY }), {
-        backlog: 4096,
-        keepAliveTimeout: 60,
-        eventCb: () => {},
-      });
+      const server = as.httpServer(
+        '127.0.0.1',
+        0,
+        (req) => {
+          if (req.uri === '/__stats') as.httpResponse(req, { body: JSON.stringify(as.stats()) });
+          else if (req.uri.startsWith('/echo/')) as.httpResponse(req, { headers, body: req.uri });
+          else as.httpResponse(req, { headers, body: BODY });
+        },
+        {
+          backlog: 4096,
+          keepAliveTimeout: 60,
+          eventCb: (e) => {
+            if (process.env.HTTP_SERVER_LOG_EVENTS) console.log(`event ${(e as { errcode?: string }).errcode ?? String(e)}`);
+          },
+          ...extra,
+        },
+      );
       console.log(`ready ${server.port}`);
       process.on('SIGTERM', () => as.exitEventLoop());
     },

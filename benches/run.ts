@@ -1,6 +1,6 @@
 /**
  * Benchmarks against peers in the same run (never timed tests).
- *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|http-client|all>
+ *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|http-client|slowloris|churn|flood|hostile|emfile|all>
  */
 const benches: Record<string, () => Promise<void>> = {
   timers: async () => (await import('./timers')).main(),
@@ -10,6 +10,11 @@ const benches: Record<string, () => Promise<void>> = {
   http: async () => (await import('./http')).main(),
   dns: async () => (await import('./dns')).main(),
   'http-client': async () => (await import('./http-client')).main(),
+  slowloris: async () => (await import('./slowloris')).main(),
+  churn: async () => (await import('./churn')).main(),
+  flood: async () => (await import('./flood')).main(),
+  hostile: async () => (await import('./hostile')).main(),
+  emfile: async () => (await import('./emfile')).main(),
 };
 
 async function run(): Promise<void> {
