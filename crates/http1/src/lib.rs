@@ -9,13 +9,15 @@
 //! coding other than `chunked`, bare LF line endings, and an HTTP/1.1 request without exactly one
 //! `Host` are refused. [`ChunkedDecoder`] decodes chunked bodies strictly (CRLF only, bounded
 //! sizes, extensions and trailers), because httparse's own chunk-size parser is lenient.
-//! [`ServerConn`] strings these together per connection; [`encode_response_head`] writes
-//! response heads and refuses fields that could split a response.
+//! [`ServerConn`] strings these together per server connection and [`ClientConn`] per client
+//! response; [`encode_response_head`] writes response heads and refuses fields that could split
+//! a response, [`encode_request_head`] request heads.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod chunked;
 mod client;
+mod client_conn;
 mod error;
 mod request;
 mod response;
@@ -25,6 +27,7 @@ pub use chunked::{ChunkedDecoder, Decoded};
 pub use client::{
     encode_request_head, is_idempotent, parse_response, RequestParts, ResponseFraming, ResponseHead,
 };
+pub use client_conn::{ClientConn, ClientStep};
 pub use error::{Error, ErrorKind};
 pub use request::{
     find_header, parse_request, BodyFraming, HeaderSpan, Limits, Parse, RequestHead, Span, Version,
