@@ -7,8 +7,8 @@ import { isIP } from 'node:net';
 
 import { DnsError } from './conditions';
 import { seconds } from './data';
-import { Kind } from './events';
-import { conditionFor, decodeError, requireLoop, type Dispatchee, type Loop } from './loop';
+import { EventKind } from '../binding';
+import { errorRecord, requireLoop, type Dispatchee, type Loop } from './loop';
 import type { EventCb } from './tcp';
 
 /** One resolved address. */
@@ -38,9 +38,9 @@ class Query implements Dispatchee {
   readonly #loop: Loop;
   readonly #id: number;
   readonly #settle: Settle;
-  readonly #parse: (text: string) => unknown;
+  readonly #parse: (text: string, ttlMs: number) => unknown;
 
-  constructor(loop: Loop, id: number, parse: (text: string) => unknown, settle: Settle) {
+  constructor(loop: Loop, id: number, parse: (text: string, ttlMs: number) => unknown, settle: Settle) {
     this.#loop = loop;
     this.#id = id;
     this.#parse = parse;
@@ -49,14 +49,15 @@ class Query implements Dispatchee {
     loop.openDns++;
   }
 
-  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
+  onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
     this.#loop.untrack(this.#id);
     this.#loop.openDns--;
-    if (kind === Kind.DnsFailed) {
-      const e = decodeError(arena, a, b);
-      this.#settle(conditionFor(e.kind, e.errno, e.message) as DnsError);
+    if (kind === EventKind.DnsFailed) {
+      this.#settle(errorRecord(r, i, arena) as DnsError);
     } else {
-      this.#settle(null, this.#parse(arena.toString('latin1', a, a + b)));
+      const off = r[i + 2]!;
+      // DnsAddrs records carry the TTL (ms) beside the text; DnsName records none.
+      this.#settle(null, this.#parse(arena.toString('latin1', off, off + r[i + 3]!), kind === EventKind.DnsAddrs ? r[i + 4]! : 0));
     }
   }
 
@@ -92,12 +93,9 @@ function cached(loop: Loop, host: string, family: 0 | 4 | 6): LookupAddress[] | 
   return undefined;
 }
 
-/** Parses `<ttl ms>;<addr> <addr>…` and keeps the answer for the TTL. */
-function addressesOf(loop: Loop, host: string, family: 0 | 4 | 6): (text: string) => LookupAddress[] {
-  return (text) => {
-    const semi = text.indexOf(';');
-    const ttl = Number(text.slice(0, semi));
-    const list = text.slice(semi + 1);
+/** Parses `<addr> <addr>…` and keeps the answer for its TTL. */
+function addressesOf(loop: Loop, host: string, family: 0 | 4 | 6): (text: string, ttl: number) => LookupAddress[] {
+  return (list, ttl) => {
     const addrs: LookupAddress[] =
       list === '' ? [] : list.split(' ').map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
     if (ttl > 0 && addrs.length > 0) {
@@ -131,7 +129,7 @@ function checkHost(fn: string, host: unknown): asserts host is string {
 function start(
   loop: Loop,
   begin: () => number | { literal: unknown },
-  parse: (text: string) => unknown,
+  parse: (text: string, ttlMs: number) => unknown,
   onValue: ((v: unknown) => void) | undefined,
   eventCb: EventCb | undefined,
 ): Promise<unknown> | undefined {
@@ -223,7 +221,7 @@ export function dnsLookup(
       const lit = literal(host, family);
       return lit ? { literal: first(lit.literal) } : loop.native.dnsLookup(host, family);
     },
-    (text) => first(parse(text)),
+    (text, ttl) => first(parse(text, ttl)),
     resolveCb && ((v) => resolveCb((v as LookupAddress).address, (v as LookupAddress).family)),
     eventCb,
   );

@@ -5,9 +5,10 @@
  */
 import { ConnectionError, type ConnectionInfo } from './conditions';
 import { checkData, seconds, type Data } from './data';
-import { Kind } from './events';
+import { EventKind } from '../binding';
 import { encodeFields, fieldCount, type HeadersInit } from './http-server';
-import { conditionFor, decodeError, requireLoop, type Dispatchee, type Loop } from './loop';
+import { errorRecord, requireLoop, type Dispatchee, type Loop } from './loop';
+import { copyOut } from './wire';
 import type { EventCb } from './tcp';
 
 /** Options of `httpClient`. */
@@ -50,11 +51,15 @@ class ClientExchange implements Dispatchee {
     loop.track(id, this);
   }
 
-  /** @internal A response record (with its extension record). */
-  onResponse(r: Uint32Array, i: number, arena: Buffer): void {
+  /** @internal The response, or why there is none. */
+  onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
+    if (kind === EventKind.HttpClientFailed) {
+      this.#settle(errorRecord(r, i, arena));
+      return;
+    }
+    if (kind !== EventKind.HttpResponse) return;
     const off = r[i + 2]!;
     const len = r[i + 3]!;
-    const status = r[i + 4]!;
     const headersLen = r[i + 5]!;
     const headers: Array<[string, string]> = [];
     let p = off;
@@ -65,14 +70,7 @@ class ClientExchange implements Dispatchee {
       headers.push([arena.toString('latin1', p, z), arena.toString('latin1', z + 1, z2)]);
       p = z2 + 1;
     }
-    this.#settle(null, { status, headers, body: arena.subarray(end, off + len) });
-  }
-
-  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
-    if (kind === Kind.HttpClientFailed) {
-      const e = decodeError(arena, a, b);
-      this.#settle(conditionFor(e.kind, e.errno, e.message));
-    }
+    this.#settle(null, { status: r[i + 4]!, headers, body: copyOut(arena, end, off + len - end) });
   }
 
   #settle(err: ConnectionInfo | null, res?: HttpClientResponse): void {

@@ -5,11 +5,12 @@
  */
 import { inspect } from 'node:util';
 
+import { EventKind, HttpRequestFlag, HttpResponseFlag, OpCode } from '../binding';
 import { ConnectionError, HttpError, AddressInUse } from './conditions';
-import { checkData, intern, seconds, splitHostPort, type Data } from './data';
-import { HttpFlag, Kind } from './events';
-import { conditionFor, decodeError, errnoName, hooks, requireLoop, requireRunning, type Dispatchee, type Loop } from './loop';
+import { checkData, intern, seconds, type Data } from './data';
+import { type Acceptor, errnoName, errorRecord, requireLoop, requireRunning, type Dispatchee, type Loop } from './loop';
 import { checkPort, resolveBind, type EventCb } from './tcp';
+import { copyOut, endpoints } from './wire';
 
 /** Header fields as `[name, value]` pairs in wire order, or a plain object. */
 export type HeadersInit = Array<[string, string | number]> | Record<string, string | number | Array<string | number>>;
@@ -76,37 +77,31 @@ export class HttpConnection implements Dispatchee {
   /** @internal The request whose body is streaming in. */
   streaming: HttpRequest | null = null;
 
-  /** @internal */
-  constructor(server: HttpServer, id: number, text: string) {
+  /** @internal An Accepted record. */
+  constructor(server: HttpServer, id: number, r: Uint32Array, i: number, arena: Buffer) {
     this.server = server;
     this.id = id;
-    const parts = text.split(' ');
-    this.fd = Number(parts[1]);
-    const [la, lp] = splitHostPort(parts[2]!);
-    this.localAddress = intern(la);
-    this.localPort = lp;
-    const [ra, rp] = splitHostPort(parts[3]!);
-    this.remoteAddress = intern(ra);
-    this.remotePort = rp;
+    this.fd = r[i + 3]!;
+    const ports = r[i + 4]!;
+    this.localPort = ports & 0xffff;
+    this.remotePort = ports >>> 16;
+    [this.localAddress, this.remoteAddress] = endpoints(r, i, arena);
   }
 
-  /** @internal A request record. */
-  onRequest(r: Uint32Array, i: number, arena: Buffer): void {
-    const server = this.server;
-    const ext = r[i + 5]!;
-    const req = new HttpRequest(this, r[i + 4]!, arena, r[i + 2]!, r[i + 3]!, ext & 0xffff, ext >>> 16, r[i + 6]!, r[i + 7]!);
-    if (!(ext & (HttpFlag.Complete << 16))) this.streaming = req;
-    server.dispatch(req);
-  }
-
-  /** @internal Engine event. */
-  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
-    if (kind === Kind.HttpBody || kind === Kind.HttpBodyEnd) {
+  /** @internal Engine event: a request, a piece of a streamed body, or the end. */
+  onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
+    if (kind === EventKind.HttpRequest) {
+      const ext = r[i + 5]!;
+      const [buf, at] = keep(arena, r[i + 2]!, r[i + 3]!);
+      const req = new HttpRequest(this, r[i + 4]!, buf, at, r[i + 3]!, ext & 0xffff, ext >>> 16, r[i + 6]!, r[i + 7]!);
+      if (!(ext & (HttpRequestFlag.Complete << 16))) this.streaming = req;
+      this.server.dispatch(req);
+    } else if (kind === EventKind.HttpBody || kind === EventKind.HttpBodyEnd) {
       const req = this.streaming;
       if (req === null) return;
-      if (kind === Kind.HttpBodyEnd) this.streaming = null;
-      req.bodyPiece(arena.subarray(a, a + b), kind === Kind.HttpBodyEnd);
-    } else if (kind === Kind.Released) {
+      if (kind === EventKind.HttpBodyEnd) this.streaming = null;
+      req.bodyPiece(copyOut(arena, r[i + 2]!, r[i + 3]!), kind === EventKind.HttpBodyEnd);
+    } else if (kind === EventKind.Released) {
       this.released();
     }
   }
@@ -123,6 +118,30 @@ export class HttpConnection implements Dispatchee {
   abandon(): void {
     this.open = false;
   }
+}
+
+/**
+ * Request bytes outlive the delivery that brought them (the engine reuses its arena), so each
+ * request is copied into a slab: one bump allocation, no object per request; a slab is freed by
+ * the garbage collector once no request of it is referenced. Big requests get a Buffer of their
+ * own.
+ */
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX_REQUEST = 16 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+
+/** Copies `len` bytes of `arena` at `off` somewhere that lasts; returns the Buffer and offset. */
+function keep(arena: Buffer, off: number, len: number): [Buffer, number] {
+  if (len > SLAB_MAX_REQUEST) return [copyOut(arena, off, len), 0];
+  if (slabUsed + len > SLAB_SIZE) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  arena.copy(slab, at, off, off + len);
+  slabUsed = at + len;
+  return [slab, at];
 }
 
 /** A request (API.md §5). Text fields are decoded from the batch arena when first read. */
@@ -201,7 +220,7 @@ export class HttpRequest {
 
   /** `'1.1'` or `'1.0'`. */
   get httpVersion(): string {
-    return this.#flags & HttpFlag.Http10 ? '1.0' : '1.1';
+    return this.#flags & HttpRequestFlag.Http10 ? '1.0' : '1.1';
   }
 
   /** The peer's address. */
@@ -256,7 +275,7 @@ export class HttpRequest {
       queueMicrotask(() => {
         for (const [chunk, finished] of queued) this.#deliverBody(chunk, finished);
       });
-    } else if (this.#flags & HttpFlag.Complete) {
+    } else if (this.#flags & HttpRequestFlag.Complete) {
       // Not streamed (no body, or the server reads bodies whole): one final call.
       queueMicrotask(() => this.#deliverBody(this.body, true));
     }
@@ -281,7 +300,7 @@ export class HttpRequest {
     this.#checkFresh('startResponse');
     const status = checkStatus('startResponse', opts.status ?? 200);
     const fields = encodeFields('startResponse', opts.headers);
-    responses(this.socket.server.loop).push(OP_START, this.socket.id, this.seq, status, fieldCount, fields, undefined, 0);
+    this.socket.server.loop.wire.http(OpCode.HttpStart, this.socket.id, this.seq, status, fieldCount, fields, undefined, 0);
     this.state = STREAMING;
   }
 
@@ -290,7 +309,7 @@ export class HttpRequest {
     requireRunning(this.socket.server.loop);
     if (this.state !== STREAMING) throw new HttpError('writeChunk: call startResponse first (or the response is finished)');
     checkData('writeChunk', data);
-    responses(this.socket.server.loop).push(OP_CHUNK, this.socket.id, this.seq, 0, 0, '', data as string | Uint8Array, 0);
+    this.socket.server.loop.wire.http(OpCode.HttpChunk, this.socket.id, this.seq, 0, 0, '', data as string | Uint8Array, 0);
   }
 
   /** Ends a streamed response. */
@@ -298,7 +317,7 @@ export class HttpRequest {
     requireRunning(this.socket.server.loop);
     if (this.state !== STREAMING) throw new HttpError('finishResponse: call startResponse first (or the response is finished)');
     this.state = DONE;
-    responses(this.socket.server.loop).push(OP_FINISH, this.socket.id, this.seq, 0, 0, '', undefined, 0);
+    this.socket.server.loop.wire.http(OpCode.HttpFinish, this.socket.id, this.seq, 0, 0, '', undefined, 0);
   }
 
   /** @internal */
@@ -318,7 +337,7 @@ export class HttpRequest {
       const actual = typeof body === 'string' ? Buffer.byteLength(body) : (body as Uint8Array).byteLength;
       if (actual !== declaredLength) throw new TypeError(`httpResponse: Content-Length ${declaredLength} does not match the body (${actual} bytes)`);
     }
-    responses(this.socket.server.loop).push(OP_WHOLE, this.socket.id, this.seq, status, fieldCount, fields, body as string | Uint8Array, close ? FLAG_CLOSE : 0);
+    this.socket.server.loop.wire.http(OpCode.HttpWhole, this.socket.id, this.seq, status, fieldCount, fields, body as string | Uint8Array, close ? HttpResponseFlag.Close : 0);
     this.state = DONE;
   }
 
@@ -394,116 +413,8 @@ export function encodeFields(fn: string, headers: HeadersInit | undefined): stri
   return s;
 }
 
-/** Batch record layout and ops (mirror `evasync::http::batch`). */
-const RECORD = 8;
-const OP_WHOLE = 1;
-const OP_START = 2;
-const OP_CHUNK = 3;
-const OP_FINISH = 4;
-/** Deliver what was given for the request, then close (the application failed after answering). */
-const OP_CLOSE_AFTER = 5;
-const FLAG_CLOSE = 1;
-/** Bodies above this go to the engine in a call of their own rather than through the buffer. */
-const DIRECT_BODY = 256 * 1024;
-const INITIAL_BUFFER = 64 * 1024;
-
-/**
- * The responses of the current tick, handed to the engine in one call (at the end of the tick,
- * or before anything that must come after them). One call per event batch instead of one per
- * response: with pipelining or many connections that is most of a response's native cost.
- */
-class ResponseBatch {
-  readonly loop: Loop;
-  ops = new Uint32Array(RECORD * 256);
-  n = 0;
-  buf = Buffer.allocUnsafe(INITIAL_BUFFER);
-  used = 0;
-  scheduled = false;
-  readonly flushBound = () => this.flush();
-
-  constructor(loop: Loop) {
-    this.loop = loop;
-  }
-
-  push(op: number, conn: number, seq: number, status: number, count: number, fields: string, body: string | Uint8Array | undefined, flags: number): void {
-    const bodyMax = body === undefined ? 0 : typeof body === 'string' ? body.length * 3 : body.byteLength;
-    if (bodyMax > DIRECT_BODY && body !== undefined) {
-      this.flush();
-      this.direct(op, conn, seq, status, count, fields, body, flags);
-      return;
-    }
-    let used = this.used;
-    if (used + fields.length + bodyMax > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, used + fields.length + bodyMax));
-      this.buf.copy(bigger, 0, 0, used);
-      this.buf = bigger;
-    }
-    const buf = this.buf as Buffer & { latin1Write(s: string, off: number): number; utf8Write(s: string, off: number): number };
-    const fieldsLen = fields.length === 0 ? 0 : buf.latin1Write(fields, used);
-    used += fieldsLen;
-    let bodyLen = 0;
-    if (body !== undefined) {
-      if (typeof body === 'string') bodyLen = body.length === 0 ? 0 : buf.utf8Write(body, used);
-      else {
-        buf.set(body, used);
-        bodyLen = body.byteLength;
-      }
-    }
-    this.used = used + bodyLen;
-    let n = this.n;
-    if (n === this.ops.length) {
-      const more = new Uint32Array(n * 2);
-      more.set(this.ops);
-      this.ops = more;
-    }
-    const ops = this.ops;
-    ops[n] = op;
-    ops[n + 1] = conn;
-    ops[n + 2] = seq;
-    ops[n + 3] = status;
-    ops[n + 4] = count;
-    ops[n + 5] = fieldsLen;
-    ops[n + 6] = bodyLen;
-    ops[n + 7] = flags;
-    this.n = n + RECORD;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushBound);
-    }
-  }
-
-  /** A big body: its own buffer, one copy into the engine. */
-  private direct(op: number, conn: number, seq: number, status: number, count: number, fields: string, body: string | Uint8Array, flags: number): void {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const head = Buffer.from(fields, 'latin1');
-    const data = Buffer.concat([head, bytes]);
-    const ops = new Uint32Array([op, conn, seq, status, count, head.length, bytes.byteLength, flags]);
-    if (this.loop.running) this.loop.native.httpBatch(ops, data);
-  }
-
-  /** Hands every queued operation to the engine. */
-  flush(): void {
-    this.scheduled = false;
-    if (this.n === 0) return;
-    const n = this.n;
-    const used = this.used;
-    this.n = 0;
-    this.used = 0;
-    if (this.loop.running) this.loop.native.httpBatch(this.ops.subarray(0, n), this.buf.subarray(0, used));
-    if (this.buf.length > 16 * INITIAL_BUFFER) this.buf = Buffer.allocUnsafe(INITIAL_BUFFER);
-  }
-}
-
-let batch: ResponseBatch | null = null;
-
-/** The response batch of `loop`. */
-function responses(loop: Loop): ResponseBatch {
-  if (batch === null || batch.loop !== loop) batch = new ResponseBatch(loop);
-  return batch;
-}
-
 /** An HTTP server (API.md §5). */
-export class HttpServer implements Dispatchee {
+export class HttpServer implements Dispatchee, Acceptor {
   /** @internal */
   readonly loop: Loop;
   #id: number;
@@ -544,8 +455,8 @@ export class HttpServer implements Dispatchee {
   }
 
   /** @internal A connection was accepted. */
-  accepted(id: number, text: string): void {
-    const conn = new HttpConnection(this, id, text);
+  accepted(id: number, r: Uint32Array, i: number, arena: Buffer): void {
+    const conn = new HttpConnection(this, id, r, i, arena);
     this.connections.add(conn);
     this.loop.register(id, conn);
     this.loop.incomingHttp++;
@@ -591,7 +502,7 @@ export class HttpServer implements Dispatchee {
           // The connection is going away regardless.
         }
       } else {
-        responses(loop).push(OP_CLOSE_AFTER, req.socket.id, req.seq, 0, 0, '', undefined, 0);
+        loop.wire.op(OpCode.HttpCloseAfter, req.socket.id, req.seq);
       }
     }
     loop.appError(err, this.eventCb);
@@ -606,11 +517,10 @@ export class HttpServer implements Dispatchee {
     const graceful = opts.graceful ?? true;
     const timeout = seconds('timeout', opts.timeout) ?? DEFAULT_CLOSE_TIMEOUT;
     const loop = this.loop;
-    // Responses queued this tick go out before the server starts draining.
-    if (loop.running) responses(loop).flush();
+    // Responses queued before go out first: the close is an operation after them.
     if (this.#listening) {
       this.#listening = false;
-      loop.native.httpCloseServer(this.#id, graceful);
+      loop.wire.op(OpCode.HttpCloseServer, this.#id, graceful ? 1 : 0);
       loop.servers--;
       this.#closing = new Promise<void>((resolve) => {
         this.#closed = resolve;
@@ -619,12 +529,12 @@ export class HttpServer implements Dispatchee {
       else if (graceful) {
         this.#abortTimer = setTimeout(() => {
           this.#abortTimer = null;
-          if (loop.running) loop.native.httpCloseServer(this.#id, false);
+          if (loop.running) loop.wire.op(OpCode.HttpCloseServer, this.#id, 0);
         }, timeout * 1000);
       }
       loop.untrack(this.#id);
     } else if (!graceful && this.connections.size > 0 && loop.running) {
-      loop.native.httpCloseServer(this.#id, false);
+      loop.wire.op(OpCode.HttpCloseServer, this.#id, 0);
     }
     return this.#closing ?? Promise.resolve();
   }
@@ -638,11 +548,8 @@ export class HttpServer implements Dispatchee {
   }
 
   /** @internal Engine event on the listener. */
-  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
-    if (kind === Kind.ServerError) {
-      const e = decodeError(arena, a, b);
-      this.loop.deliver(conditionFor(e.kind, e.errno, e.message, undefined, this.fd), this.eventCb);
-    }
+  onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
+    if (kind === EventKind.ServerError) this.loop.deliver(errorRecord(r, i, arena, undefined, this.fd), this.eventCb);
   }
 
   /** @internal The loop ended: everything is gone. */
@@ -653,14 +560,6 @@ export class HttpServer implements Dispatchee {
     this.#settleClose();
   }
 }
-
-// Accepted records for HTTP servers become connections; the rest go to the TCP module.
-const tcpAccepted = hooks.accepted;
-hooks.accepted = (loop: Loop, id: number, text: string): void => {
-  const server = loop.objects.get(Number(text.slice(0, text.indexOf(' '))));
-  if (server instanceof HttpServer) server.accepted(id, text);
-  else tcpAccepted?.(loop, id, text);
-};
 
 /**
  * Serves HTTP/1.1 on `bind:port` (API.md §5). Listening when it returns; a bind failure goes to

@@ -18,8 +18,9 @@ import {
   SocketClosed,
   TlsError,
 } from './conditions';
-import { ErrKind, Kind } from './events';
+import { ErrorKind, EventKind, Layout, OpCode } from '../binding';
 import { native, type NativeLoop } from './native';
+import { Wire } from './wire';
 
 /** Options of `startEventLoop`. */
 export interface EventLoopOptions {
@@ -35,9 +36,18 @@ export interface EventLoopOptions {
   driver?: 'main' | 'thread';
 }
 
-/** Per-object handler of engine events; timers, sockets and servers implement it. */
+/**
+ * Per-object handler of engine events; timers, sockets, servers, queries and requests implement
+ * it. `r[i]` is the record's kind, `r[i + 1]` the object's id, the rest as the kind says
+ * (crates/evasync/src/wire/events.rs); the arena is reused after the call returns.
+ */
 export interface Dispatchee {
-  onEvent(kind: number, a: number, b: number, arena: Buffer): void;
+  onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void;
+}
+
+/** A server: accepted connections are announced to it. */
+export interface Acceptor {
+  accepted(id: number, r: Uint32Array, i: number, arena: Buffer): void;
 }
 
 /** What `stats()` returns (API.md §10). */
@@ -64,12 +74,6 @@ const NO_LOOP = 'no event loop is running: call startEventLoop first';
 const TIMER_INDEX_BITS = 22;
 const TIMER_INDEX_MASK = (1 << TIMER_INDEX_BITS) - 1;
 const TIMER_GEN_MASK = (1 << (32 - TIMER_INDEX_BITS)) - 1;
-
-/** Op codes of `Loop.command` (mirrors src/timer.rs). */
-export const enum Op {
-  Delay = 1,
-  TimerFree = 2,
-}
 
 /** The default `defaultEventCb`: ignores informational conditions, re-throws everything else. */
 function defaultDefaultEventCb(ev: unknown): void {
@@ -114,11 +118,8 @@ export class Loop {
   dataRegistry = 0;
   eventBatches = 0;
   eventsDelivered = 0;
-  /** Numeric commands gathered during this tick (`[op, id, a, b]`), flushed in one call. */
-  private cmds = new Float64Array(4 * 1024);
-  private cmdLen = 0;
-  private flushQueued = false;
-  private readonly flushBound = () => this.flushCommands();
+  /** The memory shared with the engine: events in, operations out. */
+  readonly wire: Wire;
   /** Optional observer of each batch size (the delivery benchmark). */
   batchObserver?: (events: number) => void;
   /** Handler of synthetic tick events (the delivery benchmark). */
@@ -134,7 +135,10 @@ export class Loop {
       this.reject = rej;
     });
     this.driver = opts.driver ?? (process.platform === 'win32' ? 'thread' : 'main');
-    this.native = new native.NativeLoop(() => this.onBatch(), this.driver);
+    this.native = new native.NativeLoop((n, len, events, arena) => this.onEvents(n, len, events, arena), this.driver);
+    // Under the main driver the engine applies writes synchronously and leaves each one's
+    // result (bytes in the kernel) in the shared memory.
+    this.wire = new Wire(this.native, this.driver === 'main');
   }
 
   /**
@@ -180,34 +184,6 @@ export class Loop {
     ring[(this.timerFreeHead + this.timerFreeLen) & (ring.length - 1)] = index;
     this.timerFreeLen++;
     this.dataRegistry--;
-  }
-
-  /** Queues a numeric command for the end of this tick (see `commands` in src/timer.rs). */
-  command(op: number, id: number, a: number, b: number): void {
-    let n = this.cmdLen;
-    if (n === this.cmds.length) {
-      this.flushCommands();
-      n = 0;
-    }
-    const c = this.cmds;
-    c[n] = op;
-    c[n + 1] = id;
-    c[n + 2] = a;
-    c[n + 3] = b;
-    this.cmdLen = n + 4;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flushBound);
-    }
-  }
-
-  /** Sends the gathered (timer) commands. Socket commands go directly: their order relative to
-   * timer commands does not matter, and among themselves each kind keeps its order. */
-  flushCommands(): void {
-    this.flushQueued = false;
-    if (this.cmdLen === 0 || !this.running) return;
-    this.native.commands(this.cmds.subarray(0, this.cmdLen));
-    this.cmdLen = 0;
   }
 
   /** Something now keeps the loop alive. */
@@ -259,57 +235,52 @@ export class Loop {
     this.release();
   }
 
-  /** The TSFN's callback: takes every waiting batch and dispatches it. */
-  private onBatch(): void {
+  /**
+   * The engine's delivery: `n` record words and `arenaLen` bytes of events are in the shared
+   * memory (in new buffers when the engine grew them). Every callback runs from here; the
+   * operations they write are applied when this returns.
+   */
+  private onEvents(n: number, arenaLen: number, events: ArrayBuffer | undefined, arena: ArrayBuffer | undefined): void {
     if (!this.running) return;
-    const batches = this.native.drain() as Array<Uint32Array | Buffer>;
-    for (let i = 0; i < batches.length && this.running; i += 2) {
-      this.dispatch(batches[i] as Uint32Array, batches[i + 1] as Buffer);
+    const wire = this.wire;
+    wire.delivering(events, arena);
+    const r = wire.records;
+    const bytes = wire.arena;
+    void arenaLen;
+    this.eventBatches++;
+    this.eventsDelivered += n / Layout.RecordWords;
+    this.batchObserver?.(n / Layout.RecordWords);
+    const objects = this.objects;
+    for (let i = 0; i < n && this.running; i += Layout.RecordWords) {
+      const kind = r[i]!;
+      const id = r[i + 1]!;
+      switch (kind) {
+        case EventKind.Timer:
+          this.timerSlots[id & TIMER_INDEX_MASK]?.onEvent(kind, r, i, bytes);
+          break;
+        case EventKind.Accepted: {
+          const server = objects.get(r[i + 2]!) as Partial<Acceptor> | undefined;
+          if (server?.accepted) server.accepted(id, r, i, bytes);
+          // The server was closed in the meantime: nobody wants this connection.
+          else wire.op(OpCode.Close, id, 1);
+          break;
+        }
+        case EventKind.Tick:
+          this.tickHandler?.(id);
+          break;
+        case EventKind.Fatal:
+          this.fatal(new Error(bytes.toString('utf8', r[i + 2]!, r[i + 2]! + r[i + 3]!)));
+          return;
+        default:
+          objects.get(id)?.onEvent(kind, r, i, bytes);
+      }
     }
   }
 
-  private dispatch(records: Uint32Array, arena: Buffer): void {
-    const n = records.length;
-    this.eventBatches++;
-    this.eventsDelivered += n >>> 2;
-    this.batchObserver?.(n >>> 2);
-    const objects = this.objects;
-    for (let i = 0; i < n && this.running; i += 4) {
-      const kind = records[i]!;
-      const id = records[i + 1]!;
-      if (kind === Kind.Timer) {
-        const t = this.timerSlots[id & TIMER_INDEX_MASK];
-        if (t !== undefined) t.onEvent(kind, id, 0, arena);
-        continue;
-      }
-      if (kind === Kind.Tick) {
-        this.tickHandler?.(id);
-        continue;
-      }
-      if (kind === Kind.Fatal) {
-        this.fatal(new Error(arena.toString('utf8', records[i + 2]!, records[i + 2]! + records[i + 3]!)));
-        return;
-      }
-      if (kind === Kind.HttpResponse) {
-        const req = objects.get(id) as (Dispatchee & { onResponse?(r: Uint32Array, i: number, arena: Buffer): void }) | undefined;
-        req?.onResponse?.(records, i, arena);
-        i += 4; // the extension record
-        continue;
-      }
-      if (kind === Kind.HttpRequest) {
-        const conn = objects.get(id) as (Dispatchee & { onRequest?(r: Uint32Array, i: number, arena: Buffer): void }) | undefined;
-        conn?.onRequest?.(records, i, arena);
-        i += 4; // the extension record
-        continue;
-      }
-      if (kind === Kind.Accepted) {
-        const a = records[i + 2]!;
-        hooks.accepted?.(this, id, arena.toString('latin1', a, a + records[i + 3]!));
-        continue;
-      }
-      const obj = objects.get(id);
-      if (obj !== undefined) obj.onEvent(kind, records[i + 2]!, records[i + 3]!, arena);
-    }
+  /** Has the engine apply the operations written so far (before a direct native call whose
+   * effects must follow them). */
+  flush(): void {
+    if (this.running) this.wire.flush();
   }
 
   /**
@@ -425,9 +396,6 @@ export class Loop {
 
 let current: Loop | null = null;
 
-/** Handlers of records whose id is not registered yet (set by the modules that own them). */
-export const hooks: { accepted?: (loop: Loop, id: number, text: string) => void } = {};
-
 /** What `stats()` reads with no loop running: every field 0. */
 const ZERO_STATS: Stats = {
   incomingTcpConnections: 0,
@@ -521,12 +489,11 @@ export function stats(): Stats {
   return current.stats();
 }
 
-/** Splits an encoded engine error (`kind \x01 errno \x01 message`). */
-export function decodeError(arena: Buffer, off: number, len: number): { kind: number; errno: number; message: string } {
-  const text = arena.toString('utf8', off, off + len);
-  const a = text.indexOf('\x01');
-  const b = text.indexOf('\x01', a + 1);
-  return { kind: Number(text.slice(0, a)), errno: Number(text.slice(a + 1, b)), message: text.slice(b + 1) };
+/** The condition an error record (`[kind, id, off, len, errKind, errno]`) describes. */
+export function errorRecord(r: Uint32Array, i: number, arena: Buffer, socket?: unknown, fd?: number): ConnectionError {
+  const off = r[i + 2]!;
+  const message = arena.toString('utf8', off, off + r[i + 3]!);
+  return conditionFor(r[i + 4]!, r[i + 5]! | 0, message, socket, fd);
 }
 
 /** The errno name Node knows for a positive errno, or -1. */
@@ -553,21 +520,21 @@ export function conditionFor(
   const errcode = errnoName(errno);
   const opts = { errcode, socket, fd };
   switch (kind) {
-    case ErrKind.Timeout:
+    case ErrorKind.Timeout:
       return new ConnectionTimeout(message, { ...opts, errcode: 'ETIMEDOUT' });
-    case ErrKind.Refused:
+    case ErrorKind.Refused:
       return new ConnectionRefused(message, opts);
-    case ErrKind.Reset:
+    case ErrorKind.Reset:
       return new ConnectionReset(message, opts);
-    case ErrKind.AddressInUse:
+    case ErrorKind.AddressInUse:
       return new AddressInUse(message, opts);
-    case ErrKind.Dns:
+    case ErrorKind.Dns:
       return new DnsError(message, { ...opts, errcode: DNS_CODES[errno] ?? 'ENOTFOUND' });
-    case ErrKind.Tls:
+    case ErrorKind.Tls:
       return new TlsError(message, opts);
-    case ErrKind.SocketClosed:
+    case ErrorKind.SocketClosed:
       return new SocketClosed(message, opts);
-    case ErrKind.Http:
+    case ErrorKind.Http:
       return new HttpError(message, opts);
     default:
       return new ConnectionError(message, opts);

@@ -152,7 +152,7 @@ export class Transport {
   writeEof(): void {
     if (this.#eofWritten || this.#closing) return;
     this.#eofWritten = true;
-    if (!this.#socket.closed) this.#loop.native.tcpShutdown(this.#socket.id);
+    this.#socket.shutdownWrite();
   }
 
   /** True: TCP can half-close. */
@@ -207,13 +207,13 @@ export class Transport {
   pauseReading(): void {
     if (!this.#reading || this.#closing) return;
     this.#reading = false;
-    this.#loop.native.tcpEnable(this.#socket.id, false, undefined);
+    this.#socket.setReading(false);
   }
 
   resumeReading(): void {
     if (this.#reading || this.#closing) return;
     this.#reading = true;
-    this.#loop.native.tcpEnable(this.#socket.id, true, undefined);
+    this.#socket.setReading(true);
   }
 
   isReading(): boolean {

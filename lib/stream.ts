@@ -8,21 +8,33 @@
 import { Duplex } from 'node:stream';
 
 import { SocketClosed } from './conditions';
-import type { Socket } from './tcp';
 
-export class SocketStream extends Duplex {
-  readonly #socket: Socket;
+/** What a stream needs of the socket under it (lib/tcp.ts's `Socket`). */
+export interface StreamSocket {
+  readonly closed: boolean;
+  /** Queues bytes; false once above the high watermark. */
+  write(data: Buffer): boolean;
+  /** Closes gracefully, or by force. */
+  close(force: boolean): void;
+  /** Resumes or pauses reading. */
+  setReading(on: boolean): void;
+  /** Half-closes once everything queued is in the kernel. */
+  shutdownWrite(): void;
+}
+
+export class SocketStream<S extends StreamSocket = StreamSocket> extends Duplex {
+  readonly #socket: S;
   #readPaused = false;
   #pendingWrite: ((err?: Error | null) => void) | null = null;
 
   /** `halfOpen`: the user asked for `allowHalfOpen`, so the peer's EOF does not end our side. */
-  constructor(socket: Socket, halfOpen: boolean) {
+  constructor(socket: S, halfOpen: boolean) {
     super({ allowHalfOpen: halfOpen });
     this.#socket = socket;
   }
 
   /** The socket under this stream. */
-  get socket(): Socket {
+  get socket(): S {
     return this.#socket;
   }
 
@@ -30,7 +42,7 @@ export class SocketStream extends Duplex {
   deliver(data: Buffer): void {
     if (!this.push(data) && !this.#readPaused && !this.#socket.closed) {
       this.#readPaused = true;
-      this.#socket.loop.native.tcpEnable(this.#socket.id, false, undefined);
+      this.#socket.setReading(false);
     }
   }
 
@@ -66,7 +78,7 @@ export class SocketStream extends Duplex {
   override _read(): void {
     if (this.#readPaused) {
       this.#readPaused = false;
-      if (!this.#socket.closed) this.#socket.loop.native.tcpEnable(this.#socket.id, true, undefined);
+      this.#socket.setReading(true);
     }
   }
 
@@ -86,7 +98,7 @@ export class SocketStream extends Duplex {
       return;
     }
     // Half-close once everything queued is in the kernel.
-    s.loop.native.tcpShutdown(s.id);
+    s.shutdownWrite();
     cb();
   }
 

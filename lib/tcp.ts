@@ -3,12 +3,12 @@
  * owns the bytes; this side keeps callbacks, counters and the loop's accounting, and learns
  * what reached the kernel from `Flushed` events (asked for with each write's threshold).
  */
-import type { Duplex } from 'node:stream';
-
+import { EventKind, OpCode } from '../binding';
 import { AddressInUse, ConnectionEof, ConnectionError, SocketClosed } from './conditions';
-import { byteLength, checkData, type Data, intern, seconds, splitHostPort } from './data';
-import { Kind } from './events';
-import { conditionFor, currentLoop, decodeError, type Dispatchee, errnoName, hooks, type Loop, requireLoop, requireRunning } from './loop';
+import { byteLength, checkData, type Data, intern, seconds } from './data';
+import { type Acceptor, currentLoop, type Dispatchee, errnoName, errorRecord, type Loop, requireLoop, requireRunning } from './loop';
+import { SocketStream } from './stream';
+import { copyOut, endpoints } from './wire';
 
 /** `readCb(socket, data)`; in stream mode the second argument is the socket's stream. */
 export type ReadCb = (socket: Socket, data: any) => void;
@@ -70,7 +70,7 @@ interface SocketExt {
   writeCbs: Array<[number, (s: Socket) => void]> | null;
   high: number;
   low: number;
-  stream: Duplex | null;
+  stream: SocketStream<Socket> | null;
 }
 
 // Socket state bits.
@@ -132,7 +132,7 @@ export class Socket implements Dispatchee {
     return this.#ext?.low ?? DEFAULT_HIGH / 4;
   }
 
-  get #stream(): Duplex | null {
+  get #stream(): SocketStream<Socket> | null {
     return this.#ext?.stream ?? null;
   }
 
@@ -178,11 +178,9 @@ export class Socket implements Dispatchee {
   }
 
   /** The socket as a Node `Duplex` (stream mode). Created on first access. */
-  get stream(): Duplex {
+  get stream(): SocketStream<Socket> {
     const x = this.#x();
     if (x.stream === null) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { SocketStream } = require('./stream') as typeof import('./stream');
       x.stream = new SocketStream(this, (this.#state & HALF_OPEN) !== 0);
       if (this.closed) x.stream.destroy();
     }
@@ -225,31 +223,27 @@ export class Socket implements Dispatchee {
 
   /** @internal Queues bytes; returns false when now above the high watermark. */
   write(data: Data, writeCb?: (s: Socket) => void): boolean {
-    const n = byteLength(data);
     const loop = this.#loop;
-    this.#written += n;
+    this.#written += byteLength(data);
     if (writeCb !== undefined) {
       const x = this.#x();
       (x.writeCbs ??= []).push([this.#written, writeCb]);
       loop.fnRegistry++;
     }
-    // Under the main driver the write is applied now and the reply says what reached the
-    // kernel, so a Flushed event is only asked for when something still waits (a writeCb, which
-    // must not run synchronously; a drain; bytes still queued). The thread driver learns it all
-    // from Flushed events.
-    const sync = loop.driver === 'main';
-    const at = sync && writeCb === undefined && (this.#state & NEED_DRAIN) === 0 ? undefined : this.#nextThreshold();
-    const flushed =
-      typeof data === 'string' ? loop.native.tcpWriteString(this.#id, data, at) : loop.native.tcpWrite(this.#id, data, at);
-    if (flushed > this.#flushed) this.#flushed = flushed;
     const ok = this.#written - this.#flushed <= this.#high;
-    if (!ok) {
-      this.#state |= NEED_DRAIN;
-      if (sync) this.#requestNotify();
-    } else if (sync && at === undefined && this.#written > this.#flushed) {
-      this.#requestNotify();
-    }
+    if (!ok) this.#state |= NEED_DRAIN;
+    // A Flushed event is asked for only when something waits for it (a writeCb, a drain) —
+    // or, under the thread driver, to keep writeBufferSize exact; under the main driver the
+    // engine leaves each write's result in the shared memory instead.
+    const sync = loop.driver === 'main';
+    const at = sync && writeCb === undefined && (this.#state & NEED_DRAIN) === 0 ? -1 : (this.#nextThreshold() ?? -1);
+    loop.wire.write(this.#id, data, at, this);
     return ok;
+  }
+
+  /** @internal The engine says `total` bytes reached the kernel (a write's result). */
+  noteFlushed(total: number): void {
+    if (total > this.#flushed) this.#flushed = total;
   }
 
   /** The flushed-bytes total at which the next Flushed event is wanted (always the total written,
@@ -265,7 +259,7 @@ export class Socket implements Dispatchee {
   #requestNotify(): void {
     if (this.#state & (CLOSED | RELEASED)) return;
     const at = this.#nextThreshold();
-    if (at !== undefined) this.#loop.native.tcpNotifyFlushed(this.#id, at);
+    if (at !== undefined) this.#loop.wire.opF(OpCode.NotifyFlushed, this.#id, 0, 0, at);
   }
 
   /** @internal Marks closed from the application's view and updates the counts once. */
@@ -288,8 +282,18 @@ export class Socket implements Dispatchee {
   close(force: boolean): void {
     this.markClosed();
     if (force) this.#flushed = this.#written;
-    this.#loop.native.tcpClose(this.#id, force);
+    this.#loop.wire.op(OpCode.Close, this.#id, force ? 1 : 0);
     if (this.#stream !== null && !this.#stream.destroyed) this.#stream.destroy();
+  }
+
+  /** @internal Resumes or pauses reading (stream and transport flow control). */
+  setReading(on: boolean): void {
+    if (!this.closed) this.#loop.wire.op(OpCode.Enable, this.#id, on ? 1 : 2, 0);
+  }
+
+  /** @internal Half-closes once everything queued is in the kernel. */
+  shutdownWrite(): void {
+    if (!this.closed) this.#loop.wire.op(OpCode.Shutdown, this.#id);
   }
 
   #release(): void {
@@ -301,74 +305,70 @@ export class Socket implements Dispatchee {
     this.#loop.untrack(this.#id);
   }
 
-  #condition(kind: number, a: number, b: number, arena: Buffer): ConnectionError {
-    const e = decodeError(arena, a, b);
-    return conditionFor(e.kind, e.errno, e.message, this, this.fd);
-  }
-
-  /** @internal Connected/accepted: "server fd local remote". */
-  opened(text: string): void {
-    const parts = text.split(' ');
-    this.fd = Number(parts[1]);
-    [this.localAddress, this.localPort] = splitHostPort(parts[2]!);
-    [this.remoteAddress, this.remotePort] = splitHostPort(parts[3]!);
+  /** @internal Connected/accepted record: descriptor, ports and addresses. */
+  opened(r: Uint32Array, i: number, arena: Buffer): void {
+    this.fd = r[i + 3]!;
+    const ports = r[i + 4]!;
+    this.localPort = ports & 0xffff;
+    this.remotePort = ports >>> 16;
+    [this.localAddress, this.remoteAddress] = endpoints(r, i, arena);
     this.#state |= CONNECTED | COUNTED;
     if (this.#state & INCOMING) this.#loop.incomingTcp++;
     else this.#loop.outgoingTcp++;
   }
 
   /** @internal Engine event. */
-  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
+  onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
     const loop = this.#loop;
     switch (kind) {
-      case Kind.Data: {
+      case EventKind.Data: {
         if (this.#state & CLOSED) return;
-        const data = arena.subarray(a, a + b);
-        this.bytesRead += b;
+        const len = r[i + 3]!;
+        // A Buffer of its own: the arena is reused once this delivery returns.
+        const data = copyOut(arena, r[i + 2]!, len);
+        this.bytesRead += len;
         const cbs = this.#cbs;
         if (cbs.stream) {
-          (this.stream as import('./stream').SocketStream).deliver(data);
+          this.stream.deliver(data);
           if (cbs.readCb) loop.callApp(cbs.eventCb, cbs.readCb, this, this.#stream);
         } else if (cbs.readCb) {
           loop.callApp(cbs.eventCb, cbs.readCb, this, data);
         }
         return;
       }
-      case Kind.Flushed:
-        this.#flushedTo(a + b * 0x1_0000_0000);
+      case EventKind.Flushed:
+        this.#flushedTo(r[i + 2]! + r[i + 3]! * 0x1_0000_0000);
         return;
-      case Kind.Connected: {
+      case EventKind.Connected: {
         if (this.#state & CLOSED) return;
-        this.opened(arena.toString('latin1', a, a + b));
+        this.opened(r, i, arena);
         const cb = this.#cbs.connectCb;
         if (cb) loop.callApp(this.#cbs.eventCb, cb, this);
         return;
       }
-      case Kind.Eof: {
+      case EventKind.Eof: {
         if (this.#state & CLOSED) return;
         this.#state |= EOF_SEEN;
         const halfOpen = (this.#state & HALF_OPEN) !== 0;
         // A stream-mode socket stays open until its Duplex has ended the write side too.
         if (!halfOpen && !this.#cbs.stream) this.markClosed();
-        if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).deliverEof();
+        this.#stream?.deliverEof();
         loop.deliver(new ConnectionEof(`peer closed the connection${this.#peer()}`, { socket: this, fd: this.fd }), this.#cbs.eventCb);
         return;
       }
-      case Kind.Failed: {
+      case EventKind.Failed: {
         if (this.#state & CLOSED) return;
         this.markClosed();
-        const ev = this.#condition(kind, a, b, arena);
-        if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).deliverError(ev);
+        const ev = errorRecord(r, i, arena, this, this.fd);
+        this.#stream?.deliverError(ev);
         loop.deliver(ev, this.#cbs.eventCb);
         return;
       }
-      case Kind.FlushFailed:
-        loop.deliver(this.#condition(kind, a, b, arena), this.#cbs.eventCb);
+      case EventKind.FlushFailed:
+        loop.deliver(errorRecord(r, i, arena, this, this.fd), this.#cbs.eventCb);
         return;
-      case Kind.Released:
-        if (this.#stream !== null && !this.#stream.destroyed) {
-          (this.#stream as import('./stream').SocketStream).deliverClose();
-        }
+      case EventKind.Released:
+        if (this.#stream !== null && !this.#stream.destroyed) this.#stream.deliverClose();
         this.#release();
         this.#cbs.released?.(this);
         return;
@@ -396,7 +396,7 @@ export class Socket implements Dispatchee {
       this.#state &= ~NEED_DRAIN;
       const drain = this.#cbs.drainCb;
       if (drain) loop.callApp(this.#cbs.eventCb, drain, this);
-      if (this.#stream !== null) (this.#stream as import('./stream').SocketStream).drained();
+      this.#stream?.drained();
       if (this.#state & CLOSED) return;
     }
     this.#requestNotify();
@@ -423,7 +423,7 @@ export class Socket implements Dispatchee {
 }
 
 /** A listening TCP server. `port`/`address` are valid when `tcpServer` returns. */
-export class TcpServer implements Dispatchee {
+export class TcpServer implements Dispatchee, Acceptor {
   #loop: Loop | null;
   #id: number;
   /** @internal The callbacks given to accepted sockets. */
@@ -460,6 +460,7 @@ export class TcpServer implements Dispatchee {
 
   /** @internal Starts accepting on a server bound with `paused`. */
   serve(): void {
+    this.#loop?.flush();
     if (!this.#closed) this.#loop!.native.tcpServe(this.#id);
   }
 
@@ -469,19 +470,26 @@ export class TcpServer implements Dispatchee {
     this.#closed = true;
     const loop = this.#loop!;
     this.#loop = null;
+    loop.flush();
     loop.native.tcpCloseServer(this.#id);
     loop.untrack(this.#id);
     loop.servers--;
   }
 
   /** @internal Engine event. */
-  onEvent(kind: number, a: number, b: number, arena: Buffer): void {
+  onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
     const loop = this.#loop;
     if (loop === null) return;
-    if (kind === Kind.ServerError) {
-      const e = decodeError(arena, a, b);
-      loop.deliver(conditionFor(e.kind, e.errno, e.message, undefined, this.fd), this.cbs.eventCb);
-    }
+    if (kind === EventKind.ServerError) loop.deliver(errorRecord(r, i, arena, undefined, this.fd), this.cbs.eventCb);
+  }
+
+  /** @internal A connection was accepted. */
+  accepted(id: number, r: Uint32Array, i: number, arena: Buffer): void {
+    const loop = this.#loop;
+    if (loop === null) return;
+    const socket = new Socket(loop, id, this.cbs, INCOMING | (this.#halfOpen ? HALF_OPEN : 0));
+    socket.opened(r, i, arena);
+    if (this.cbs.connectCb) loop.callApp(this.cbs.eventCb, this.cbs.connectCb, socket);
   }
 
   /** @internal The loop ended. */
@@ -495,27 +503,6 @@ export class TcpServer implements Dispatchee {
     return this.#halfOpen;
   }
 }
-
-/**
- * Accepted sockets arrive under their own id, which the loop does not know yet: this hook,
- * installed once per loop, catches `Accepted` records by looking up the server named in them.
- */
-export function onAccepted(loop: Loop, id: number, text: string): void {
-  const sp = text.indexOf(' ');
-  const server = loop.objects.get(Number(text.slice(0, sp)));
-  if (!(server instanceof TcpServer)) {
-    // The server was closed in the meantime: nobody wants this socket.
-    loop.native.tcpClose(id, false);
-    return;
-  }
-  let flags = INCOMING;
-  if (server.halfOpen) flags |= HALF_OPEN;
-  const socket = new Socket(loop, id, server.cbs, flags);
-  socket.opened(text);
-  if (server.cbs.connectCb) loop.callApp(server.cbs.eventCb, server.cbs.connectCb, socket);
-}
-
-hooks.accepted = onAccepted;
 
 /** The callback record of a socket or server from the user's options. */
 function callbacksOf(readCb: ReadCb | null | undefined, opts: ConnectOpts | ServerOpts): Callbacks {
@@ -683,7 +670,7 @@ export function writeSocketData(socket: Socket, data: Data, opts: WriteOpts = {}
 export function setSocketTimeouts(socket: Socket, readSec: number | null | undefined, writeSec: number | null | undefined): void {
   checkSocket('setSocketTimeouts', socket);
   socket.checkOpen('setSocketTimeouts');
-  socket.loop.native.tcpSetTimeouts(socket.id, seconds('readSec', readSec), seconds('writeSec', writeSec));
+  socket.loop.wire.opF(OpCode.SetTimeouts, socket.id, 0, 0, seconds('readSec', readSec) ?? 0, seconds('writeSec', writeSec) ?? 0);
 }
 
 /** Directions for enable/disable; none given means both. */
@@ -702,7 +689,7 @@ export function enableSocket(socket: Socket, d?: Directions): void {
   checkSocket('enableSocket', socket);
   socket.checkOpen('enableSocket');
   const [r, w] = directions(d);
-  socket.loop.native.tcpEnable(socket.id, r ? true : undefined, w ? true : undefined);
+  socket.loop.wire.op(OpCode.Enable, socket.id, r ? 1 : 0, w ? 1 : 0);
 }
 
 /** Pauses reading (the peer is slowed by TCP) and/or writing (queued data waits). */
@@ -710,7 +697,7 @@ export function disableSocket(socket: Socket, d?: Directions): void {
   checkSocket('disableSocket', socket);
   socket.checkOpen('disableSocket');
   const [r, w] = directions(d);
-  socket.loop.native.tcpEnable(socket.id, r ? false : undefined, w ? false : undefined);
+  socket.loop.wire.op(OpCode.Enable, socket.id, r ? 2 : 0, w ? 2 : 0);
 }
 
 /**

@@ -3,8 +3,8 @@
  * deadlines live in the reactor's timer queue; this side keeps the callback and the loop's
  * alive count (an unref'd timer does not hold the loop).
  */
-import { Kind } from './events';
-import { type Dispatchee, type Loop, Op, requireLoop } from './loop';
+import { EventKind, OpCode } from '../binding';
+import { type Dispatchee, type Loop, requireLoop } from './loop';
 
 /** Options of `delay`. */
 export interface DelayOptions {
@@ -42,7 +42,7 @@ export class Timer implements Dispatchee {
     this.#eventCb = eventCb;
     this.#flags = repeat ? REPEAT : 0;
     this.#id = loop.allocTimer(this);
-    loop.command(Op.Delay, this.#id, seconds, repeat ? 1 : 0);
+    loop.wire.opF(OpCode.Delay, this.#id, repeat ? 1 : 0, 0, seconds);
     loop.fnRegistry++;
     loop.activeTimers++;
     loop.hold();
@@ -57,7 +57,7 @@ export class Timer implements Dispatchee {
   free(): void {
     if (this.#flags & FREED) return;
     const loop = this.#loop!;
-    loop.command(Op.TimerFree, this.#id, 0, 0);
+    loop.wire.op(OpCode.TimerFree, this.#id);
     this.#forget(loop);
   }
 
@@ -92,8 +92,8 @@ export class Timer implements Dispatchee {
   }
 
   /** @internal Engine event. */
-  onEvent(kind: number, id: number): void {
-    if (kind !== Kind.Timer || this.#flags & FREED || id !== this.#id) return;
+  onEvent(kind: number, r: Uint32Array, i: number): void {
+    if (kind !== EventKind.Timer || this.#flags & FREED || r[i + 1] !== this.#id) return;
     const loop = this.#loop!;
     const cb = this.#cb!;
     if (!(this.#flags & REPEAT)) this.#forget(loop);

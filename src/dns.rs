@@ -3,25 +3,22 @@
 use std::net::IpAddr;
 
 use evasync::dns::{parse_server, DnsConfig, DnsQuery};
-use evasync::Command;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::convert::seconds;
 use crate::event_loop::NativeLoop;
-use crate::timer::seconds;
 
 #[napi]
 impl NativeLoop {
     /// Looks `host` up (family 0, 4 or 6); returns the query id its answer will carry.
     #[napi(catch_unwind)]
     pub fn dns_lookup(&self, host: String, family: u32) -> u32 {
-        let id = self.handle.next_id();
         let query = DnsQuery::Lookup {
             host,
             family: family as u8,
         };
-        self.send(Command::DnsQuery { id, query });
-        id
+        self.command(|h| h.dns_lookup(query))
     }
 
     /// Looks up the name of `ip` (PTR); throws for a string that is not an IP address.
@@ -30,12 +27,7 @@ impl NativeLoop {
         let ip: IpAddr = ip
             .parse()
             .map_err(|_| Error::new(Status::InvalidArg, format!("{ip:?} is not an IP address")))?;
-        let id = self.handle.next_id();
-        self.send(Command::DnsQuery {
-            id,
-            query: DnsQuery::Reverse { ip },
-        });
-        Ok(id)
+        Ok(self.command(|h| h.dns_lookup(DnsQuery::Reverse { ip })))
     }
 
     /// Replaces the name servers (`[]`: the system's again); throws for a malformed server.
@@ -55,13 +47,13 @@ impl NativeLoop {
             timeout: seconds(timeout),
             attempts: attempts as usize,
         });
-        self.send(Command::DnsConfigure(cfg));
+        self.command(|h| h.set_dns_servers(cfg));
         Ok(())
     }
 
     /// Drops every cached answer.
     #[napi(catch_unwind)]
     pub fn dns_clear_cache(&self) {
-        self.send(Command::DnsClearCache);
+        self.command(|h| h.clear_dns_cache());
     }
 }

@@ -1,9 +1,11 @@
 //! The `main` driver: the reactor's turns run on Node's own thread. libuv watches the reactor's
 //! poll fd (`uv_poll_t`) and its next deadline (`uv_timer_t`); each wake-up runs one turn with a
-//! zero timeout and hands the turn's events to JS in one call (`napi_make_callback`, so promise
-//! jobs run after it as after any libuv callback). Commands from JS apply at once: no queue, no
-//! waker, no ThreadsafeFunction. Wake-ups from other threads (name lookups) still come through
-//! the engine's waker, which lives in the same poll set.
+//! zero timeout, copies the turn's events into the shared memory and calls JS once with their
+//! size (`napi_make_callback`, so promise jobs run after it as after any libuv callback); then
+//! it applies, in one step, every operation JS wrote meanwhile. A hello-world request costs one
+//! JS entry, no call back into native, one `recv` and one `send`. Commands made outside a
+//! delivery apply when JS asks; wake-ups from other threads (name lookups) come through the
+//! engine's waker, which lives in the same poll set.
 //!
 //! Lifetimes: `MainLoop` is reference-counted; the libuv handles hold a raw pointer to it in
 //! their `data` field and are closed (`close()`) before the last reference can go, and libuv
@@ -14,13 +16,13 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use evasync::{Command, Reactor};
+use evasync::wire::events::EventBatch;
+use evasync::Reactor;
 use napi::sys;
 
-use crate::events::{Outbox, ThreadSink};
+use crate::shared::{check, SharedMemory};
 use crate::uv::{self, Uv};
 
 /// Deliveries of follow-up events within one libuv wake-up before yielding back to libuv (the
@@ -29,13 +31,13 @@ const MAX_DELIVERIES_PER_WAKE: usize = 8;
 
 struct Inner {
     reactor: Reactor,
-    sink: ThreadSink,
+    batch: EventBatch,
 }
 
 /// The reactor and its libuv handles, driven from Node's loop.
 pub(crate) struct MainLoop {
     inner: RefCell<Inner>,
-    outbox: Arc<Outbox>,
+    memory: Rc<RefCell<SharedMemory>>,
     uv: &'static Uv,
     env: sys::napi_env,
     callback: sys::napi_ref,
@@ -43,18 +45,10 @@ pub(crate) struct MainLoop {
     handles: RefCell<Option<(uv::Poll, uv::Timer)>>,
     /// The deadline the uv timer is armed for (None: stopped).
     armed: Cell<Option<Instant>>,
-    /// True while a libuv callback of ours runs: commands applied meanwhile leave delivery and
-    /// re-arming to that callback instead of arming a zero timer.
+    /// True while a libuv callback of ours runs: what JS does meanwhile is applied and
+    /// delivered by that callback, not by arming a zero timer.
     in_callback: Cell<bool>,
     closed: Cell<bool>,
-}
-
-fn napi_ok(status: sys::napi_status, what: &str) -> Result<(), String> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(format!("{what} failed with napi status {status}"))
-    }
 }
 
 unsafe extern "C" fn on_poll(handle: *mut c_void, _status: i32, _events: i32) {
@@ -90,8 +84,7 @@ impl MainLoop {
     /// Creates the driver and starts watching the reactor's poll fd.
     pub fn start(
         reactor: Reactor,
-        sink: ThreadSink,
-        outbox: Arc<Outbox>,
+        memory: Rc<RefCell<SharedMemory>>,
         env: sys::napi_env,
         callback: sys::napi_value,
     ) -> Result<Rc<MainLoop>, String> {
@@ -104,31 +97,36 @@ impl MainLoop {
         // SAFETY: `env` is the calling environment and `callback` a function value of this call;
         // the out-pointers are valid locals.
         unsafe {
-            napi_ok(
+            check(
                 sys::napi_get_uv_event_loop(env, &mut uv_loop),
                 "napi_get_uv_event_loop",
             )?;
-            napi_ok(
+            check(
                 sys::napi_create_reference(env, callback, 1, &mut cb_ref),
                 "napi_create_reference",
             )?;
-            napi_ok(
+            check(
                 sys::napi_create_object(env, &mut resource),
                 "napi_create_object",
             )?;
-            napi_ok(
+            check(
                 sys::napi_create_string_utf8(env, c"evasync".as_ptr(), 7, &mut name),
                 "napi_create_string_utf8",
             )?;
-            napi_ok(
+            check(
                 sys::napi_async_init(env, resource, name, &mut async_ctx),
                 "napi_async_init",
             )?;
         }
+        // JS's commands are applied right after it makes them: no wake-up needed.
+        reactor.set_driven_locally(true);
         let fd = reactor.poll_fd();
         let ml = Rc::new(MainLoop {
-            inner: RefCell::new(Inner { reactor, sink }),
-            outbox,
+            inner: RefCell::new(Inner {
+                reactor,
+                batch: EventBatch::default(),
+            }),
+            memory,
             uv,
             env,
             callback: cb_ref,
@@ -155,48 +153,39 @@ impl MainLoop {
         Ok(ml)
     }
 
-    /// Applies a command now; events it produced are delivered on the next loop iteration.
-    pub fn apply(&self, cmd: Command) {
-        self.apply_all(std::iter::once(cmd));
-    }
-
-    /// Applies several commands now.
-    pub fn apply_all(&self, cmds: impl IntoIterator<Item = Command>) {
+    /// Runs `f` on the reactor (a command of the binding's: listen, connect, look up), then, if
+    /// no delivery is under way to take care of them, writes what it deferred and arms the timer
+    /// so its events go out on the next loop iteration.
+    pub fn with_reactor<R>(&self, f: impl FnOnce(&mut Reactor, &mut EventBatch) -> R) -> Option<R> {
         if self.closed.get() {
-            return;
+            return None;
         }
-        {
+        let r = {
             let mut inner = self.inner.borrow_mut();
-            let Inner { reactor, sink } = &mut *inner;
-            for cmd in cmds {
-                if catch_unwind(AssertUnwindSafe(|| reactor.apply(cmd, sink))).is_err() {
-                    sink.batch
-                        .fatal("reactor panicked while applying a command");
-                    break;
+            let Inner { reactor, batch } = &mut *inner;
+            match catch_unwind(AssertUnwindSafe(|| f(reactor, batch))) {
+                Ok(r) => Some(r),
+                Err(_) => {
+                    batch.fatal("reactor panicked while applying a command");
+                    None
                 }
             }
-            if !self.in_callback.get() {
-                // Outside a batch callback nothing else will come to join these writes.
-                Self::flush(reactor, sink);
-            }
-            // Events these commands produced wait in the sink's batch: published with the next
-            // turn's (inside a callback, right after it), so a burst of commands makes one batch.
-        }
+        };
         if !self.in_callback.get() {
             self.rearm();
         }
+        r
     }
 
-    /// Writes what commands deferred (HTTP responses), containing a panic like any command.
-    fn flush(reactor: &mut Reactor, sink: &mut ThreadSink) {
-        if catch_unwind(AssertUnwindSafe(|| reactor.flush_deferred(sink))).is_err() {
-            sink.batch.fatal("reactor panicked while writing responses");
-        }
-    }
-
-    /// Bytes of socket `id` in the kernel so far, if the reactor holds it.
-    pub fn flushed_total(&self, id: u32) -> Option<u64> {
-        self.inner.borrow().reactor.flushed_total(id)
+    /// Applies the operations JS wrote (outside a delivery, when JS asks).
+    pub fn apply_ops(&self) {
+        self.with_reactor(|reactor, batch| {
+            let mut memory = self.memory.borrow_mut();
+            if let Some(p) = memory.take_ops() {
+                reactor.apply_ops(p.ops, p.data, Some(p.results), batch);
+            }
+            reactor.apply_queued(batch);
+        });
     }
 
     fn turn_and_deliver(&self) {
@@ -204,51 +193,68 @@ impl MainLoop {
             return;
         }
         self.in_callback.set(true);
-        {
-            let mut inner = self.inner.borrow_mut();
-            let Inner { reactor, sink } = &mut *inner;
-            match catch_unwind(AssertUnwindSafe(|| {
-                reactor.turn(Some(Duration::ZERO), sink)
-            })) {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => sink.batch.fatal(&format!("reactor poll failed: {e}")),
-                Err(_) => sink.batch.fatal("reactor panicked"),
+        self.with_reactor(|reactor, batch| {
+            if let Err(e) = reactor.turn(Some(Duration::ZERO), batch) {
+                batch.fatal(&format!("reactor poll failed: {e}"));
             }
-            sink.publish();
-        }
-        // Events that the JS callbacks' own commands produced (a write's flush report, say) go
-        // out in this same wake-up; bounded, so a callback chain cannot starve libuv.
+        });
+        // Events that JS's own operations produced (a write's flush report, say) go out in this
+        // same wake-up; bounded, so a callback chain cannot starve libuv.
         for _ in 0..MAX_DELIVERIES_PER_WAKE {
-            if self.closed.get() || self.outbox.is_empty() {
+            if self.closed.get() || !self.deliver() {
                 break;
             }
-            self.deliver();
-            // Responses the callback queued leave now: one write per connection per batch.
-            if !self.closed.get() {
-                let mut inner = self.inner.borrow_mut();
-                let Inner { reactor, sink } = &mut *inner;
-                Self::flush(reactor, sink);
-                sink.publish();
-            }
+            self.apply_ops();
         }
         self.in_callback.set(false);
         self.rearm();
     }
 
-    /// Calls JS's batch callback if batches wait.
-    fn deliver(&self) {
-        if self.closed.get() || self.outbox.is_empty() {
-            return;
+    /// Calls JS with the waiting events, if any; false when there were none.
+    fn deliver(&self) -> bool {
+        let batch = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.batch.is_empty() {
+                return false;
+            }
+            std::mem::take(&mut inner.batch)
+        };
+        let env = self.env;
+        let mut scope: sys::napi_handle_scope = ptr::null_mut();
+        // SAFETY: JS thread, inside a libuv callback: the values made for this delivery live in a
+        // handle scope of their own, closed below.
+        if unsafe { sys::napi_open_handle_scope(env, &mut scope) } != sys::Status::napi_ok {
+            return false;
         }
+        let staged = self.memory.borrow_mut().stage(&batch);
+        match staged {
+            Ok(args) => self.call_js(&args),
+            Err(e) => self
+                .inner
+                .borrow_mut()
+                .batch
+                .fatal(&format!("cannot deliver events: {e}")),
+        }
+        self.memory.borrow_mut().delivered();
+        // SAFETY: the scope opened above.
+        unsafe { sys::napi_close_handle_scope(env, scope) };
+        // Give the (cleared) batch back for reuse, unless commands made during the call
+        // started another one.
+        let mut inner = self.inner.borrow_mut();
+        if inner.batch.is_empty() {
+            let mut batch = batch;
+            batch.clear();
+            inner.batch = batch;
+        }
+        true
+    }
+
+    fn call_js(&self, args: &[sys::napi_value]) {
         let env = self.env;
         // SAFETY: we are on the JS thread inside a libuv callback (no JS frame is running), which
         // is where napi_make_callback is meant to be used; the reference and async context were
-        // made for this env and live until `close()`.
+        // made for this env and live until `close()`; `args` are values of the open scope.
         unsafe {
-            let mut scope: sys::napi_handle_scope = ptr::null_mut();
-            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-                return;
-            }
             let mut func: sys::napi_value = ptr::null_mut();
             let mut recv: sys::napi_value = ptr::null_mut();
             let mut result: sys::napi_value = ptr::null_mut();
@@ -259,8 +265,8 @@ impl MainLoop {
                 self.async_ctx,
                 recv,
                 func,
-                0,
-                ptr::null(),
+                args.len(),
+                args.as_ptr(),
                 &mut result,
             );
             if status == sys::Status::napi_pending_exception {
@@ -270,7 +276,6 @@ impl MainLoop {
                 sys::napi_get_and_clear_last_exception(env, &mut exc);
                 sys::napi_fatal_exception(env, exc);
             }
-            sys::napi_close_handle_scope(env, scope);
         }
     }
 
@@ -287,10 +292,7 @@ impl MainLoop {
         let now = Instant::now();
         let target = {
             let inner = self.inner.borrow();
-            if !self.outbox.is_empty()
-                || !inner.sink.batch.is_empty()
-                || inner.reactor.has_pending_work()
-            {
+            if !inner.batch.is_empty() || inner.reactor.has_pending_work() {
                 Some(now)
             } else {
                 inner.reactor.next_deadline()
@@ -320,7 +322,10 @@ impl MainLoop {
         if self.closed.get() {
             return;
         }
-        self.apply(Command::Exit);
+        self.with_reactor(|reactor, batch| {
+            reactor.handle().exit();
+            reactor.apply_queued(batch);
+        });
         self.closed.set(true);
         if let Some((poll, timer)) = self.handles.borrow_mut().take() {
             poll.close(self.uv);

@@ -1,16 +1,16 @@
-//! HTTP server commands: listen, the batched response operations, close. Header fields are
-//! checked by the TS layer (which must throw at the call) and again by the engine.
+//! HTTP commands that do not go through the shared memory: serving (bound here, synchronously)
+//! and client requests (encoded and checked by the engine at the call, so a bad one throws).
+//! Responses are operations JS writes in the shared memory.
 
-use evasync::http::batch;
 use evasync::http::client::{ClientRequest, RequestSpec};
 use evasync::http::HttpServerOptions;
-use evasync::Command;
+use evasync::wire::ops::fields;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::convert::opt_seconds;
 use crate::event_loop::NativeLoop;
 use crate::tcp::{bind, listening, server_options, ListenOptions, ListenResult};
-use crate::timer::opt_seconds;
 
 /// A client request as the TS layer passes it (fields as `name\0value\0…`).
 #[napi(object)]
@@ -49,8 +49,6 @@ impl NativeLoop {
             Ok(b) => b,
             Err(failure) => return failure,
         };
-        let id = self.handle.next_id();
-        let result = listening(id, &bound);
         let d = HttpServerOptions::default();
         let timeout = |given: Option<f64>, default| given.map_or(default, |s| opt_seconds(Some(s)));
         let opts = HttpServerOptions {
@@ -65,22 +63,9 @@ impl NativeLoop {
                 .unwrap_or(d.max_requests_per_connection),
             stream_body: h.stream_body.unwrap_or(d.stream_body),
         };
-        self.send(Command::HttpListen {
-            id,
-            listener: bound,
-            opts: Box::new(opts),
-        });
-        result
-    }
-
-    /// Many response operations at once (`evasync::http::batch` format): the TS layer gathers the
-    /// responses of a whole event batch and hands them over here in one call.
-    #[napi(catch_unwind)]
-    pub fn http_batch(&self, ops: &[u32], data: &[u8]) {
-        self.send(Command::HttpBatch {
-            ops: ops.to_vec(),
-            data: data.to_vec(),
-        });
+        let (local, fd) = (bound.local, bound.fd());
+        let (id, _) = self.command(|handle| handle.http_serve(bound, opts));
+        listening(id, local, fd)
     }
 
     /// Sends a client request; returns its id (the response or failure arrives as an event).
@@ -93,7 +78,7 @@ impl NativeLoop {
             Either::B(b) => b,
         };
         let invalid = |e: String| Error::new(Status::InvalidArg, e);
-        let fields = batch::fields(r.fields.as_bytes(), r.field_count)
+        let fields = fields(r.fields.as_bytes(), r.field_count)
             .ok_or_else(|| invalid("invalid header field (NUL)".into()))?;
         let spec = RequestSpec {
             host: &r.host,
@@ -109,20 +94,6 @@ impl NativeLoop {
         let fields: Vec<(&[u8], &[u8])> = fields.collect();
         let request = ClientRequest::new(&spec, fields.iter().copied())
             .map_err(|e| invalid(e.to_string()))?;
-        let id = self.handle.next_id();
-        self.send(Command::HttpRequest { id, request });
-        Ok(id)
-    }
-
-    /// HTTP client connections busy with a request now.
-    #[napi(catch_unwind)]
-    pub fn http_client_connections(&self) -> u32 {
-        self.handle.stats().outgoing_http_connections as u32
-    }
-
-    /// Stops an HTTP server: drains its connections, or aborts them when not `graceful`.
-    #[napi(catch_unwind)]
-    pub fn http_close_server(&self, id: u32, graceful: bool) {
-        self.send(Command::HttpCloseServer { id, graceful });
+        Ok(self.command(|h| h.http_client(request)))
     }
 }

@@ -1,16 +1,20 @@
 //! The Node-API binding of evasync: converts and routes, nothing more. The event loop object
-//! (`event_loop`), batched delivery of engine events to JS (`events`), and one file of commands
-//! per exported area (`timer`, `tcp`, `http`). Every export catches panics (`catch_unwind`), so no panic
-//! crosses into Node; the reactor thread reports its own as a fatal event.
+//! and the entry points that cannot wait for the shared memory (`event_loop`, `tcp`, `http`,
+//! `dns`), the memory JS and the engine share (`shared`), the two drivers that run the reactor
+//! and deliver its events (`driver_main`, `driver_thread`), the wire numbers for TypeScript
+//! (`kinds`). Every export catches panics (`catch_unwind`), so no panic crosses into Node; the
+//! reactor reports its own as a fatal event.
 
+mod convert;
 mod dns;
 #[cfg(unix)]
 mod driver_main;
+mod driver_thread;
 mod event_loop;
-mod events;
 mod http;
+mod kinds;
+mod shared;
 mod tcp;
-mod timer;
 #[cfg(unix)]
 mod uv;
 

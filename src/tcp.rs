@@ -1,16 +1,15 @@
-//! TCP commands: listen (bound here, synchronously, so the port is known on return), connect,
-//! write, timeouts, enable/disable, half-close, close.
+//! TCP commands that do not go through the shared memory: listen (bound here, synchronously,
+//! so the port is known on return) and connect. Writes, timeouts, enable/disable, half-close
+//! and close are operations JS writes in the shared memory.
 
 use std::net::{IpAddr, SocketAddr};
 
-use evasync::{
-    bind_listener_with, BoundListener, Command, ConnectOptions, ConnectTarget, ServerOptions,
-};
+use evasync::{bind_listener_with, BoundListener, ConnectOptions, ServerOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::convert::opt_seconds;
 use crate::event_loop::NativeLoop;
-use crate::timer::opt_seconds;
 
 /// Options of `tcpListen`, as the TS layer passes them (seconds for times).
 #[napi(object)]
@@ -124,14 +123,13 @@ pub(crate) fn server_options(o: &ListenOptions) -> ServerOptions {
 }
 
 /// The successful `ListenResult` of server `id`.
-pub(crate) fn listening(id: u32, bound: &BoundListener) -> ListenResult {
-    let local = bound.local;
+pub(crate) fn listening(id: u32, local: SocketAddr, fd: i64) -> ListenResult {
     ListenResult {
         id,
         address: local.ip().to_string(),
         port: u32::from(local.port()),
         family: if local.is_ipv6() { 6 } else { 4 },
-        fd: bound.fd(),
+        fd,
         errno: 0,
         message: String::new(),
     }
@@ -146,26 +144,23 @@ impl NativeLoop {
             Ok(b) => b,
             Err(failure) => return failure,
         };
-        let id = self.handle.next_id();
-        let result = listening(id, &bound);
         let opts = server_options(&o);
         if o.paused == Some(true) {
+            let id = self.handle.next_id();
+            let result = listening(id, bound.local, bound.fd());
             self.park_listener(id, bound, opts);
-        } else {
-            self.send(Command::Listen {
-                id,
-                listener: bound,
-                opts,
-            });
+            return result;
         }
-        result
+        let (local, fd) = (bound.local, bound.fd());
+        let (id, _) = self.command(|h| h.serve(bound, opts));
+        listening(id, local, fd)
     }
 
     /// Starts accepting on a listener bound with `paused: true`.
     #[napi(catch_unwind)]
     pub fn tcp_serve(&self, id: u32) {
         if let Some((listener, opts)) = self.unpark_listener(id) {
-            self.send(Command::Listen { id, listener, opts });
+            self.command(|h| h.serve_as(id, listener, opts));
         }
     }
 
@@ -173,7 +168,7 @@ impl NativeLoop {
     #[napi(catch_unwind)]
     pub fn tcp_close_server(&self, id: u32) {
         drop(self.unpark_listener(id));
-        self.send(Command::CloseServer { id });
+        self.command(|h| h.close_server(id));
     }
 
     /// Starts connecting to `host:port`; returns the socket id. A bad `localAddress` is an error
@@ -192,80 +187,16 @@ impl NativeLoop {
                 Some(SocketAddr::new(ip, 0))
             }
         };
-        let id = self.handle.next_id();
-        self.send(Command::Connect {
-            id,
-            target: ConnectTarget::Host(host, port as u16),
-            opts: ConnectOptions {
-                no_delay: o.no_delay,
-                keep_alive: opt_seconds(o.keep_alive),
-                connect_timeout: opt_seconds(o.connect_timeout),
-                read_timeout: opt_seconds(o.read_timeout),
-                write_timeout: opt_seconds(o.write_timeout),
-                local_address,
-                allow_half_open: o.allow_half_open,
-                family: o.family as u8,
-            },
-        });
-        Ok(id)
-    }
-
-    /// Queues bytes (copied here: the JS buffer stays the caller's). `notifyAt` asks for a
-    /// `Flushed` event once that many bytes in all have reached the kernel. Returns the bytes in
-    /// the kernel so far when the driver knows at once (main), else -1.
-    #[napi(catch_unwind)]
-    pub fn tcp_write(&self, id: u32, data: &[u8], notify_at: Option<f64>) -> f64 {
-        self.send(Command::Write {
-            id,
-            data: data.to_vec(),
-            notify_at: notify_at.map(|n| n as u64),
-        });
-        self.flushed_total(id).map_or(-1.0, |n| n as f64)
-    }
-
-    /// Queues a string as UTF-8; returns as `tcpWrite`.
-    #[napi(catch_unwind)]
-    pub fn tcp_write_string(&self, id: u32, data: String, notify_at: Option<f64>) -> f64 {
-        self.send(Command::Write {
-            id,
-            data: data.into_bytes(),
-            notify_at: notify_at.map(|n| n as u64),
-        });
-        self.flushed_total(id).map_or(-1.0, |n| n as f64)
-    }
-
-    /// Asks for a `Flushed` event once `at` bytes in all have reached the kernel.
-    #[napi(catch_unwind)]
-    pub fn tcp_notify_flushed(&self, id: u32, at: f64) {
-        self.handle
-            .submit(Command::NotifyFlushed { id, at: at as u64 });
-    }
-
-    /// Sets both timeouts (seconds; null clears).
-    #[napi(catch_unwind)]
-    pub fn tcp_set_timeouts(&self, id: u32, read: Option<f64>, write: Option<f64>) {
-        self.send(Command::SetTimeouts {
-            id,
-            read: opt_seconds(read),
-            write: opt_seconds(write),
-        });
-    }
-
-    /// Enables or disables directions (undefined leaves one as it is).
-    #[napi(catch_unwind)]
-    pub fn tcp_enable(&self, id: u32, read: Option<bool>, write: Option<bool>) {
-        self.send(Command::Enable { id, read, write });
-    }
-
-    /// Half-closes once the queue drains.
-    #[napi(catch_unwind)]
-    pub fn tcp_shutdown(&self, id: u32) {
-        self.send(Command::Shutdown { id });
-    }
-
-    /// Closes gracefully or by force.
-    #[napi(catch_unwind)]
-    pub fn tcp_close(&self, id: u32, force: bool) {
-        self.send(Command::Close { id, force });
+        let opts = ConnectOptions {
+            no_delay: o.no_delay,
+            keep_alive: opt_seconds(o.keep_alive),
+            connect_timeout: opt_seconds(o.connect_timeout),
+            read_timeout: opt_seconds(o.read_timeout),
+            write_timeout: opt_seconds(o.write_timeout),
+            local_address,
+            allow_half_open: o.allow_half_open,
+            family: o.family as u8,
+        };
+        Ok(self.command(|h| h.tcp_connect(&host, port as u16, opts)))
     }
 }

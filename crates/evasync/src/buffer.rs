@@ -5,14 +5,19 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
+/// Largest buffer capacity a connection keeps between uses: a big head, body, response or
+/// pipelined burst grows a buffer, and a keep-alive connection should not hold that memory for
+/// its life.
+pub(crate) const KEEP_BUFFER_MAX: usize = 64 * 1024;
+
 /// How many chunks one `writev` takes at most: enough to empty a typical queue in one call, small
 /// enough for the stack (Linux's IOV_MAX is 1024).
-pub const MAX_IOVECS: usize = 64;
+pub(crate) const MAX_IOVECS: usize = 64;
 
 /// Bytes queued for a socket, not yet handed to the kernel. One pointer while empty: an idle
 /// socket holds no buffer at all.
 #[derive(Default)]
-pub struct WriteQueue {
+pub(crate) struct WriteQueue {
     inner: Option<Box<Queued>>,
 }
 
@@ -93,11 +98,6 @@ impl WriteQueue {
             // Give the memory back: an idle socket holds no buffer.
             self.inner = None;
         }
-    }
-
-    /// Drops everything queued.
-    pub fn clear(&mut self) {
-        self.inner = None;
     }
 }
 

@@ -30,6 +30,19 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in number order.
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Connection,
+        ErrorKind::Timeout,
+        ErrorKind::Refused,
+        ErrorKind::Reset,
+        ErrorKind::AddressInUse,
+        ErrorKind::Dns,
+        ErrorKind::Tls,
+        ErrorKind::SocketClosed,
+        ErrorKind::Http,
+    ];
+
     /// The stable code of this kind, as the TypeScript condition classes carry it.
     pub fn code(self) -> &'static str {
         match self {

@@ -41,6 +41,21 @@ pub struct StatsSnapshot {
 }
 
 impl Stats {
+    /// Every count back to 0 (the reactor dropped everything); byte totals stay.
+    pub fn reset_counts(&self) {
+        for c in [
+            &self.incoming,
+            &self.outgoing,
+            &self.servers,
+            &self.http_incoming,
+            &self.http_outgoing,
+            &self.dns,
+            &self.timers,
+        ] {
+            c.store(0, Relaxed);
+        }
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             incoming_tcp_connections: self.incoming.load(Relaxed),

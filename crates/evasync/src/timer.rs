@@ -39,7 +39,7 @@ impl<K> Ord for Entry<K> {
 }
 
 /// A min-queue of deadlines carrying keys, FIFO among equal deadlines.
-pub struct TimerQueue<K> {
+pub(crate) struct TimerQueue<K> {
     heap: BinaryHeap<Entry<K>>,
     seq: u64,
 }
@@ -75,6 +75,7 @@ impl<K> TimerQueue<K> {
     }
 
     /// Removes and returns the earliest entry whose deadline is at or before `now`.
+    #[cfg(test)]
     pub fn pop_expired(&mut self, now: Instant) -> Option<(Instant, K)> {
         self.pop_expired_before(now, u64::MAX)
     }
@@ -103,6 +104,7 @@ impl<K> TimerQueue<K> {
     }
 
     /// True when no entry is held.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

@@ -143,11 +143,8 @@ fn peer_reset_fails_with_reset() {
 fn flushed_notification_reports_kernel_progress() {
     let (listener, addr, r) = peer_and_reactor();
     let id = r.handle.tcp_connect("127.0.0.1", addr.port(), opts());
-    r.handle.submit(evasync::Command::Write {
-        id,
-        data: b"hello".to_vec(),
-        notify_at: Some(5),
-    });
+    r.handle.write(id, b"hello".to_vec());
+    r.handle.notify_flushed(id, 5);
     let (_peer, _) = listener.accept().unwrap();
     assert_eq!(
         r.wait_for(2.0, |e| matches!(e, Ev::Flushed(..))),

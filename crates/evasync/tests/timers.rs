@@ -5,6 +5,7 @@ mod util;
 
 use std::time::{Duration, Instant};
 
+use evasync::wire::ops::OpsWriter;
 use evasync::{Event, Reactor, ReactorConfig};
 use util::{Ev, Running};
 
@@ -38,14 +39,13 @@ fn run_returns_once_the_last_timer_fired() {
 fn equal_deadlines_fire_in_creation_order() {
     let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
     let h = reactor.handle();
-    // The same deadline for every timer, through commands queued in one batch.
-    let at = Instant::now() + Duration::from_millis(10);
+    // The same deadline for every timer: one batch of operations, applied at one instant.
     let ids: Vec<u32> = (0..1000).map(|_| h.next_id()).collect();
-    h.submit_all(ids.iter().map(|&id| evasync::Command::Delay {
-        id,
-        deadline: at,
-        interval: None,
-    }));
+    let mut w = OpsWriter::default();
+    for &id in &ids {
+        w.delay(id, 0.01, false);
+    }
+    h.submit_ops(w.ops, w.data);
     let fired = run_collecting_timers(&mut reactor);
     assert_eq!(fired, ids);
 }
@@ -73,12 +73,11 @@ fn freed_timer_never_fires_and_interval_repeats_until_freed() {
 fn hundred_thousand_timers_through_the_reactor() {
     let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
     let h = reactor.handle();
-    let now = Instant::now();
-    h.submit_all((0..100_000u32).map(|i| evasync::Command::Delay {
-        id: h.next_id(),
-        deadline: now + Duration::from_millis(u64::from(i % 50)),
-        interval: None,
-    }));
+    let mut w = OpsWriter::default();
+    for i in 0..100_000u32 {
+        w.delay(h.next_id(), f64::from(i % 50) / 1000.0, false);
+    }
+    h.submit_ops(w.ops, w.data);
     let mut n = 0;
     reactor
         .run(&mut |ev: Event<'_>| {
@@ -93,9 +92,9 @@ fn hundred_thousand_timers_through_the_reactor() {
 #[test]
 fn ticks_arrive_in_one_turn() {
     let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
-    reactor
-        .handle()
-        .submit(evasync::Command::EmitTicks { count: 1000 });
+    let mut w = OpsWriter::default();
+    w.emit_ticks(1000);
+    reactor.handle().submit_ops(w.ops, w.data);
     let mut seen = 0;
     reactor
         .turn(Some(Duration::ZERO), &mut |ev: Event<'_>| {

@@ -1,19 +1,24 @@
 //! Name resolution with hickory-resolver. The resolver runs on a tokio current-thread runtime in
-//! one small thread of its own, started on the first query; answers come back to the reactor as
-//! commands, so the reactor stays the single owner of state and never blocks on a lookup.
+//! one small thread of its own, started on the first query; answers come back to the reactor on
+//! a channel of their own, so the reactor stays the single owner of state and never blocks on a
+//! lookup. [`DnsState`] is the reactor's side: queries in flight and who asked, a cache of
+//! address answers (a hit never leaves the reactor thread), the configured servers.
 //!
 //! The system configuration (`/etc/resolv.conf`, `/etc/hosts`) is the default; a loop may replace
 //! the name servers ([`DnsConfig`]). hickory caches positive and negative answers by TTL.
 
-pub(crate) mod cache;
-pub(crate) mod reactor_dns;
+mod cache;
 mod resolver;
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-pub use reactor_dns::dns_error;
-pub(crate) use resolver::DnsThread;
+use crate::error::{Error, ErrorKind};
+use crate::id::{Id, IdMap};
+use cache::DnsCache;
+pub(crate) use resolver::{Answer, Failure};
+use resolver::{DnsThread, Request};
 
 /// What to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +84,129 @@ pub struct DnsConfig {
     pub timeout: Duration,
     /// Tries per server.
     pub attempts: usize,
+}
+
+/// The engine error of a failed lookup: kind `Dns`, the [`DnsErrorCode`] in `errno`.
+pub fn dns_error(code: DnsErrorCode, message: String) -> Error {
+    Error {
+        kind: ErrorKind::Dns,
+        errno: code as i32,
+        message,
+    }
+}
+
+/// Who asked for a lookup.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DnsPurpose {
+    /// An application lookup: reported as [`crate::Event::DnsResolved`].
+    User,
+    /// The name of an outgoing connection to this port.
+    Connect(u16),
+}
+
+/// The reactor's DNS state: the resolver thread (started on first use), queries in flight and
+/// who asked, the reactor-side answer cache, the configured servers.
+#[derive(Default)]
+pub(crate) struct DnsState {
+    thread: Option<DnsThread>,
+    queries: IdMap<(DnsPurpose, Option<cache::Key>)>,
+    cache: DnsCache,
+    config: Option<DnsConfig>,
+}
+
+impl DnsState {
+    /// Starts query `id`. An address answer already cached comes back at once (`Ok(Some)`);
+    /// otherwise the query goes to the resolver thread (`Ok(None)`), or fails to (`Err`).
+    pub fn ask(
+        &mut self,
+        id: Id,
+        query: DnsQuery,
+        purpose: DnsPurpose,
+        waker: &Arc<mio::Waker>,
+    ) -> Result<Option<(Vec<IpAddr>, Instant)>, Failure> {
+        let key = match &query {
+            DnsQuery::Lookup { host, family } => Some(DnsCache::key(host, *family)),
+            DnsQuery::Reverse { .. } => None,
+        };
+        if let Some(k) = &key {
+            if let Some((addrs, until)) = self.cache.get(k, Instant::now()) {
+                let hit = (addrs.clone(), until);
+                self.queries.insert(id, (purpose, key));
+                return Ok(Some(hit));
+            }
+        }
+        if self.thread.is_none() {
+            let t = DnsThread::start(waker.clone()).map_err(|e| {
+                (
+                    DnsErrorCode::ServFail,
+                    format!("cannot start the resolver: {e}"),
+                )
+            })?;
+            if let Some(cfg) = self.config.clone() {
+                t.send(Request::Configure(Some(cfg)));
+            }
+            self.thread = Some(t);
+        }
+        let sent = self
+            .thread
+            .as_ref()
+            .is_some_and(|t| t.send(Request::Query { id, query }));
+        if !sent {
+            return Err((DnsErrorCode::ServFail, "the resolver is gone".to_string()));
+        }
+        self.queries.insert(id, (purpose, key));
+        Ok(None)
+    }
+
+    /// The answers the resolver thread posted since the last call.
+    pub fn take_answers(&mut self) -> Vec<Answer> {
+        self.thread
+            .as_ref()
+            .map(|t| t.take_answers().collect())
+            .unwrap_or_default()
+    }
+
+    /// Query `id` is answered: who asked (None when it was cancelled); a fresh address answer
+    /// is cached until `valid_until`.
+    pub fn finish(
+        &mut self,
+        id: Id,
+        result: &Result<DnsAnswer, Failure>,
+        valid_until: Option<Instant>,
+    ) -> Option<DnsPurpose> {
+        let (purpose, key) = self.queries.remove(&id)?;
+        if let (Some(k), Some(until), Ok(DnsAnswer::Addrs(a))) = (key, valid_until, result) {
+            self.cache.put(k, a.clone(), until, Instant::now());
+        }
+        Some(purpose)
+    }
+
+    /// Forgets query `id` (its connection closed first); true when it was in flight.
+    pub fn cancel(&mut self, id: Id) -> bool {
+        self.queries.remove(&id).is_some()
+    }
+
+    /// Queries in flight.
+    pub fn in_flight(&self) -> usize {
+        self.queries.len()
+    }
+
+    /// Replaces the name servers (None: the system's again); cached answers are dropped.
+    pub fn configure(&mut self, cfg: Option<DnsConfig>) {
+        self.config = cfg.clone();
+        self.cache.clear();
+        if let Some(t) = &self.thread {
+            t.send(Request::Configure(cfg));
+        }
+    }
+
+    /// Drops every cached answer, here and in hickory.
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+        if let Some(t) = &self.thread {
+            t.send(Request::ClearCache);
+        }
+    }
 }
 
 /// Parses `'host:port'`, `'[v6]:port'`, or a bare IP (port 53) as API.md §3 `setDnsServers`

@@ -1,7 +1,10 @@
 //! The resolver thread: a tokio current-thread runtime driving hickory, one task per query.
+//! Answers go back on a channel of their own, and the reactor is woken once per burst of them
+//! (a flag set by the first answer, cleared when the reactor takes them).
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -15,10 +18,8 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 use tokio::sync::mpsc;
 
-use crate::command::Command;
 use crate::dns::{DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery};
 use crate::id::Id;
-use crate::reactor::Handle;
 
 /// A request to the resolver thread.
 pub(crate) enum Request {
@@ -30,21 +31,58 @@ pub(crate) enum Request {
 /// The failure of one query: the code and a message naming the host.
 pub(crate) type Failure = (DnsErrorCode, String);
 
+/// One finished query.
+pub(crate) struct Answer {
+    pub id: Id,
+    pub result: Result<DnsAnswer, Failure>,
+    /// Until when an address answer may be reused (its records' TTL).
+    pub valid_until: Option<Instant>,
+}
+
+/// Where answers go: a channel to the reactor and its waker.
+#[derive(Clone)]
+struct Outbox {
+    tx: std_mpsc::Sender<Answer>,
+    waker: Arc<mio::Waker>,
+    /// True from the first answer of a burst until the reactor takes them: one wake per burst.
+    pending: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    fn post(&self, answer: Answer) {
+        if self.tx.send(answer).is_ok() && !self.pending.swap(true, Ordering::AcqRel) {
+            // A failed wake means the poll is gone: the reactor is shutting down.
+            let _ = self.waker.wake();
+        }
+    }
+}
+
 /// The resolver thread's handle: dropping it ends the thread.
 pub(crate) struct DnsThread {
     tx: mpsc::UnboundedSender<Request>,
+    answers: std_mpsc::Receiver<Answer>,
+    pending: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl DnsThread {
-    /// Starts the thread. Answers go to `handle` as [`Command::DnsDone`].
-    pub fn start(handle: Handle) -> std::io::Result<DnsThread> {
+    /// Starts the thread; its answers wake the reactor through `waker`.
+    pub fn start(waker: Arc<mio::Waker>) -> std::io::Result<DnsThread> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (answer_tx, answers) = std_mpsc::channel();
+        let pending = Arc::new(AtomicBool::new(false));
+        let out = Outbox {
+            tx: answer_tx,
+            waker,
+            pending: pending.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("evasync-dns".into())
-            .spawn(move || run(rx, handle))?;
+            .spawn(move || run(rx, out))?;
         Ok(DnsThread {
             tx,
+            answers,
+            pending,
             thread: Some(thread),
         })
     }
@@ -52,6 +90,12 @@ impl DnsThread {
     /// Queues a request (never blocks).
     pub fn send(&self, r: Request) -> bool {
         self.tx.send(r).is_ok()
+    }
+
+    /// The answers that arrived since the last call.
+    pub fn take_answers(&self) -> impl Iterator<Item = Answer> + '_ {
+        self.pending.store(false, Ordering::Release);
+        self.answers.try_iter()
     }
 }
 
@@ -103,7 +147,7 @@ fn build(cfg: Option<&DnsConfig>) -> Result<TokioResolver, String> {
     builder.build().map_err(|e| e.to_string())
 }
 
-fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
+fn run(mut rx: mpsc::UnboundedReceiver<Request>, out: Outbox) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -115,7 +159,7 @@ fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
                     DnsErrorCode::ServFail,
                     format!("resolve {}: no DNS runtime", label(&query)),
                 );
-                handle.submit(Command::DnsDone {
+                out.post(Answer {
                     id,
                     result: Err(f),
                     valid_until: None,
@@ -150,7 +194,7 @@ fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
                                             DnsErrorCode::ServFail,
                                             format!("resolve {}: {e}", label(&query)),
                                         );
-                                        handle.submit(Command::DnsDone {
+                                        out.post(Answer {
                                             id,
                                             result: Err(f),
                                             valid_until: None,
@@ -160,13 +204,13 @@ fn run(mut rx: mpsc::UnboundedReceiver<Request>, handle: Handle) {
                                 }
                             }
                             let Some(r) = resolver.clone() else { continue };
-                            let handle = handle.clone();
+                            let out = out.clone();
                             tokio::task::spawn_local(async move {
                                 let (result, valid_until) = match answer(&r, &query).await {
                                     Ok((a, until)) => (Ok(a), until),
                                     Err(e) => (Err(e), None),
                                 };
-                                handle.submit(Command::DnsDone {
+                                out.post(Answer {
                                     id,
                                     result,
                                     valid_until,

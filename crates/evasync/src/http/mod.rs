@@ -1,13 +1,13 @@
-//! HTTP/1.1 over the reactor's TCP connections. The protocol itself (parsing, framing, response
-//! heads, the per-connection state machine) is the sans-IO crate re-exported as [`parse`]; this
-//! module drives it: it feeds received bytes in, reports requests as events, orders responses,
-//! enforces the timeouts and closes connections when the protocol says so.
+//! HTTP/1.1 as the `upper` layer of connections. The protocol itself (parsing, framing,
+//! response heads, the request and response state machines) is the sans-IO crate re-exported
+//! as [`parse`]; this module keeps the state the engine adds around it — a server connection's
+//! exchanges in request order ([`server`]), the client's pools and responses ([`client`]), the
+//! clock — and says what it needs done. The reactor feeds bytes in, moves bytes out, arms the
+//! timers and closes connections when told.
 
-pub mod batch;
 pub mod client;
-mod conn;
 mod date;
-pub(crate) mod reactor_http;
+pub(crate) mod server;
 
 pub use evasync_http1 as parse;
 
@@ -16,8 +16,8 @@ use std::time::Duration;
 use crate::config::ServerOptions;
 use parse::{PreparedHeaders, ResponseError};
 
-pub(crate) use conn::HttpConn;
 pub(crate) use date::DateCache;
+pub(crate) use server::HttpConn;
 
 /// Options of an HTTP server (API.md §5), with the contract's defaults.
 #[derive(Debug, Clone)]

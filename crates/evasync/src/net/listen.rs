@@ -8,8 +8,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::DEFAULT_BACKLOG;
 
-/// A bound, listening socket, ready to be handed to the reactor with
-/// [`Command::Listen`](crate::Command::Listen).
+/// A bound, listening socket, ready to be served by the reactor ([`crate::Handle::serve`],
+/// [`crate::Handle::http_serve`]).
 #[derive(Debug)]
 pub struct BoundListener {
     pub(crate) inner: TcpListener,
@@ -20,16 +20,7 @@ pub struct BoundListener {
 impl BoundListener {
     /// The OS descriptor.
     pub fn fd(&self) -> i64 {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            i64::from(self.inner.as_raw_fd())
-        }
-        #[cfg(windows)]
-        {
-            use std::os::windows::io::AsRawSocket;
-            self.inner.as_raw_socket() as i64
-        }
+        crate::conn::io::os_handle(&self.inner)
     }
 }
 

@@ -1,6 +1,7 @@
-//! One HTTP server connection: the sans-IO request state machine, the bytes it has not consumed
-//! yet, and the exchanges (requests awaiting responses) in request order. It produces events and
-//! wire bytes; the reactor moves the bytes to the socket and closes when told.
+//! One HTTP server connection (the `upper` layer of an accepted connection): the sans-IO request
+//! state machine, the bytes it has not consumed yet, and the exchanges (requests awaiting
+//! responses) in request order. It produces events and wire bytes and says what it wants
+//! ([`Effects`]); the reactor moves the bytes to the socket and closes when told.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -12,13 +13,18 @@ use evasync_http1::{
     LAST_CHUNK,
 };
 
+use crate::buffer::KEEP_BUFFER_MAX;
 use crate::event::{Event, EventSink};
-use crate::http::reactor_http::KEEP_BUFFER_MAX;
 use crate::http::{DateCache, HttpServerOptions};
 use crate::id::Id;
 
 /// Requests read ahead of their responses before reading pauses: pipelining stays bounded.
 pub(crate) const MAX_IN_FLIGHT: usize = 128;
+/// Unsent response bytes above which a connection's requests are no longer read: a peer that
+/// does not read its responses cannot make the server queue without bound.
+pub(crate) const WRITE_HIGH: usize = 256 * 1024;
+/// Unsent response bytes at or below which reading resumes.
+pub(crate) const WRITE_LOW: usize = 64 * 1024;
 
 /// Where a response is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +142,16 @@ impl HttpConn {
         Effects {
             write: !self.out.is_empty(),
             close: self.close_pending,
+        }
+    }
+
+    /// `out` was handed to the socket: empty it, keeping its memory unless a big response grew
+    /// it (a keep-alive connection should not hold that for its life).
+    pub fn recycle_out(&mut self) {
+        if self.out.capacity() > KEEP_BUFFER_MAX {
+            self.out = Vec::new();
+        } else {
+            self.out.clear();
         }
     }
 

@@ -1,27 +1,26 @@
-//! What other threads (and the embedder) ask of the reactor. Commands are queued and applied in
-//! order at the start of the reactor's next turn; the reactor is woken once per batch.
+//! What handles (other threads, the embedder, a binding) ask of the reactor. Commands are queued
+//! and applied in order at the start of the reactor's next turn; the reactor is woken once per
+//! batch. A binding sends its frequent operations in bulk as one [`Command::Ops`] (the
+//! [`crate::wire::ops`] format) instead of one command each.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::{ConnectOptions, ServerOptions};
-use crate::dns::{DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery};
+use crate::dns::{DnsConfig, DnsQuery};
 use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
-use crate::tcp::listen::BoundListener;
+use crate::net::listen::BoundListener;
 
 /// Where to connect.
 #[derive(Debug, Clone)]
-pub enum ConnectTarget {
-    /// Addresses to try in order.
-    Addrs(Vec<SocketAddr>),
+pub(crate) enum ConnectTarget {
     /// A host name (or IP literal) and port, resolved by the reactor.
     Host(String, u16),
 }
 
 /// A request to the reactor.
 #[derive(Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Schedule timer `id` for `deadline`; with `interval` it re-arms itself every period.
     Delay {
         /// Timer id.
@@ -88,11 +87,11 @@ pub enum Command {
         /// The request's sequence number.
         seq: u32,
     },
-    /// Many response operations at once, in the format of [`crate::http::batch`].
-    HttpBatch {
-        /// Records of [`crate::http::batch::RECORD`] words.
+    /// Many operations at once, in the [`crate::wire::ops`] format.
+    Ops {
+        /// Op records.
         ops: Vec<u32>,
-        /// Header fields and bodies the records point into, in record order.
+        /// The bytes the records point into, in record order.
         data: Vec<u8>,
     },
     /// Send an HTTP request (client).
@@ -129,15 +128,6 @@ pub enum Command {
         id: Id,
         /// What to ask.
         query: DnsQuery,
-    },
-    /// An answer from the resolver thread (internal: queries and connects wait for it).
-    DnsDone {
-        /// Query (or connecting socket) id.
-        id: Id,
-        /// The answer, or the error code and message.
-        result: Result<DnsAnswer, (DnsErrorCode, String)>,
-        /// Until when the answer may be reused (its records' TTL).
-        valid_until: Option<Instant>,
     },
     /// Replace the name servers (None: back to the system's configuration).
     DnsConfigure(Option<DnsConfig>),
@@ -188,11 +178,6 @@ pub enum Command {
         id: Id,
         /// Drop queued bytes and reset.
         force: bool,
-    },
-    /// Emit `count` [`crate::Event::Tick`] events in one turn (measures delivery).
-    EmitTicks {
-        /// How many.
-        count: u32,
     },
     /// Close everything without reporting and stop: [`crate::Reactor::stopped`] turns true.
     Exit,

@@ -1,0 +1,5 @@
+//! Sockets before they are connections: binding and listening (on the caller's thread, so a
+//! server's port is known when the call returns), and starting non-blocking connects.
+
+pub(crate) mod connect;
+pub mod listen;

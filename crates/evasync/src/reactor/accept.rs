@@ -1,0 +1,228 @@
+//! Listening and accepting. Running out of descriptors (EMFILE) does not stop a server: it
+//! keeps serving what is open, reports the condition once per episode, and accepts again when a
+//! descriptor frees (or after a backoff).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Token};
+
+use crate::config::ServerOptions;
+use crate::conn::{Conn, Io};
+use crate::error::Error;
+use crate::event::{Event, EventSink};
+use crate::http::{HttpConn, HttpServerOptions};
+use crate::id::Id;
+use crate::net::listen::BoundListener;
+use crate::reactor::{Reactor, Slot, TimerKey, Upper};
+use crate::stats;
+
+/// First wait before accepting again after running out of descriptors; doubles up to the max.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+/// Longest wait between accept retries while descriptors are exhausted.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// A listening socket held by the reactor.
+pub(super) struct Listener {
+    pub sock: mio::net::TcpListener,
+    opts: ServerOptions,
+    /// Accepted sockets still held.
+    pub open: usize,
+    /// Accepting is paused after EMFILE/ENFILE until the retry timer fires.
+    pub paused: bool,
+    /// The exhaustion of this episode was reported already. An episode ends when the accept
+    /// queue is drained (WouldBlock), not at the first successful accept: while descriptors
+    /// free one at a time, accepts succeed and fail in turn, and that is still one episode.
+    reported: bool,
+    backoff: Duration,
+    /// Set for HTTP servers: accepted connections speak HTTP.
+    http: Option<Arc<HttpServerOptions>>,
+}
+
+/// True for the accept errors that mean "out of descriptors or memory": keep serving, retry later.
+fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    )
+}
+
+impl Reactor {
+    /// Serves a bound listener; accepted connections speak HTTP when `http` is given.
+    pub(super) fn listen(
+        &mut self,
+        id: Id,
+        bound: BoundListener,
+        opts: ServerOptions,
+        http: Option<Arc<HttpServerOptions>>,
+    ) {
+        let mut sock = mio::net::TcpListener::from_std(bound.inner);
+        if self
+            .poll
+            .registry()
+            .register(&mut sock, Token(id as usize), Interest::READABLE)
+            .is_err()
+        {
+            return;
+        }
+        self.listeners.insert(
+            id,
+            Listener {
+                sock,
+                opts,
+                open: 0,
+                paused: false,
+                reported: false,
+                backoff: Duration::ZERO,
+                http,
+            },
+        );
+        stats::inc(&self.shared.stats.servers);
+    }
+
+    pub(super) fn close_server(&mut self, id: Id) {
+        if let Some(mut l) = self.listeners.remove(&id) {
+            let _ = self.poll.registry().deregister(&mut l.sock);
+            stats::dec(&self.shared.stats.servers);
+        }
+    }
+
+    pub(super) fn accept_ready(&mut self, id: Id, sink: &mut dyn EventSink) {
+        for _ in 0..self.cfg.accept_budget {
+            let Some(l) = self.listeners.get_mut(&id) else {
+                return;
+            };
+            if l.paused {
+                return;
+            }
+            match l.sock.accept() {
+                Ok((stream, remote)) => {
+                    l.backoff = Duration::ZERO;
+                    if l.opts.max_connections.is_some_and(|max| l.open >= max) {
+                        // Over the limit: accepted and closed at once, as the contract says.
+                        drop(stream);
+                        continue;
+                    }
+                    l.open += 1;
+                    let opts = l.opts.clone();
+                    let http = l.http.clone();
+                    self.adopt_accepted(id, Io::Tcp(stream), remote, &opts, http, sink);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    l.reported = false;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                Err(e) if is_resource_exhaustion(&e) => {
+                    l.paused = true;
+                    l.backoff = (l.backoff * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+                    let at = Instant::now() + l.backoff;
+                    let report = !l.reported;
+                    l.reported = true;
+                    let local = l.sock.local_addr().ok();
+                    self.timers.schedule(at, TimerKey::AcceptRetry(id));
+                    if report {
+                        let op = match local {
+                            Some(a) => format!("accept on {a}"),
+                            None => "accept".to_string(),
+                        };
+                        sink.event(Event::ServerError {
+                            id,
+                            error: Error::io(op, &e),
+                        });
+                    }
+                    return;
+                }
+                Err(e) => {
+                    sink.event(Event::ServerError {
+                        id,
+                        error: Error::io("accept", &e),
+                    });
+                    return;
+                }
+            }
+        }
+        if !self.pending_accept.contains(&id) {
+            self.pending_accept.push(id);
+        }
+    }
+
+    pub(super) fn accept_retry(&mut self, id: Id, sink: &mut dyn EventSink) {
+        if let Some(l) = self.listeners.get_mut(&id) {
+            if l.paused {
+                l.paused = false;
+                self.accept_ready(id, sink);
+            }
+        }
+    }
+
+    /// A descriptor just came free: listeners waiting out EMFILE may accept again now.
+    pub(super) fn descriptor_freed(&mut self) {
+        let now = Instant::now();
+        for (lid, l) in self.listeners.iter() {
+            if l.paused {
+                self.timers.schedule(now, TimerKey::AcceptRetry(*lid));
+            }
+        }
+    }
+
+    fn adopt_accepted(
+        &mut self,
+        server: Id,
+        mut io: Io,
+        remote: SocketAddr,
+        opts: &ServerOptions,
+        http: Option<Arc<HttpServerOptions>>,
+        sink: &mut dyn EventSink,
+    ) {
+        let id = self.handle().next_id();
+        io.apply_options(opts.no_delay, opts.keep_alive);
+        if io
+            .register(self.poll.registry(), Token(id as usize))
+            .is_err()
+        {
+            if let Some(l) = self.listeners.get_mut(&server) {
+                l.open -= 1;
+            }
+            return;
+        }
+        let fd = io.fd();
+        let local = io.local_addr().unwrap_or(remote);
+        // HTTP enforces its own timeouts and handles the peer's FIN itself.
+        let mut conn = Conn::accepted(io, remote, opts.allow_half_open || http.is_some());
+        let upper = match &http {
+            Some(h) => {
+                stats::inc(&self.shared.stats.http_incoming);
+                Upper::HttpServer(Box::new(HttpConn::new(h.clone(), Instant::now())))
+            }
+            None => {
+                stats::inc(&self.shared.stats.incoming);
+                conn.set_timeouts(opts.read_timeout, opts.write_timeout, Instant::now());
+                Upper::Raw
+            }
+        };
+        self.conns.insert(
+            id,
+            Slot {
+                conn,
+                upper,
+                server,
+            },
+        );
+        if http.is_some() {
+            self.http_arm(id);
+        } else {
+            self.arm_read_timer(id);
+        }
+        sink.event(Event::Accepted {
+            server,
+            id,
+            fd,
+            local,
+            remote,
+        });
+    }
+}

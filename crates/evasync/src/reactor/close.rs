@@ -1,0 +1,141 @@
+//! Enabling and disabling directions, half-close, closing (graceful: flush, FIN, drain input;
+//! forced: reset), failing, and letting go of a connection. Every connection reports at most one
+//! terminal event and exactly one `Released`, after which its id names nothing.
+
+use crate::conn::{flag, Phase};
+use crate::error::Error;
+use crate::event::{Event, EventSink};
+use crate::id::Id;
+use crate::reactor::{Reactor, Upper};
+use crate::stats;
+
+impl Reactor {
+    pub(super) fn enable(
+        &mut self,
+        id: Id,
+        read: Option<bool>,
+        write: Option<bool>,
+        sink: &mut dyn EventSink,
+    ) {
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let conn = &mut slot.conn;
+        if let Some(w) = write {
+            conn.set(flag::WRITE_ENABLED, w);
+        }
+        let mut read_now = false;
+        if let Some(r) = read {
+            if r && !conn.has(flag::READ_ENABLED) {
+                conn.touch_read();
+                read_now = conn.has(flag::READABLE);
+            }
+            conn.set(flag::READ_ENABLED, r);
+        }
+        self.arm_read_timer(id);
+        if write == Some(true) {
+            self.flush_conn(id, sink);
+        }
+        if read_now {
+            self.read_conn(id, sink);
+        }
+    }
+
+    pub(super) fn shutdown(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        slot.conn.flags |= flag::SHUTDOWN_WANTED;
+        if slot.conn.phase == Phase::Open {
+            self.flush_conn(id, sink);
+        }
+    }
+
+    pub(super) fn close(&mut self, id: Id, force: bool, sink: &mut dyn EventSink) {
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let conn = &mut slot.conn;
+        conn.flags |= flag::APP_CLOSED;
+        if force {
+            conn.reset_on_close();
+            self.release_conn(id, sink);
+        } else if matches!(conn.phase, Phase::Resolving | Phase::Connecting) {
+            // Queued bytes go out once connected (`finish_connect` closes then).
+            if conn.wq.is_empty() {
+                self.release_conn(id, sink);
+            }
+        } else {
+            self.begin_close(id, sink);
+        }
+    }
+
+    pub(super) fn begin_close(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        slot.conn.phase = Phase::Closing;
+        if slot.conn.wq.is_empty() {
+            self.finish_close(id, sink);
+        } else {
+            self.flush_conn(id, sink);
+            self.arm_write_timer(id);
+        }
+    }
+
+    pub(super) fn finish_close(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Reactor { conns, scratch, .. } = self;
+        let Some(slot) = conns.get_mut(&id) else {
+            return;
+        };
+        slot.conn.shut_write();
+        slot.conn.discard_input(scratch);
+        self.release_conn(id, sink);
+    }
+
+    /// Reports a terminal error (or, after the application closed, a flush error) and releases.
+    pub(super) fn fail(&mut self, id: Id, error: Error, sink: &mut dyn EventSink) {
+        let Some(slot) = self.conns.get(&id) else {
+            return;
+        };
+        match slot.upper {
+            Upper::HttpClient(_) => return self.client_failed(id, error, sink),
+            // A client that resets its connection is routine for a server: no condition.
+            Upper::HttpServer(_) => {}
+            Upper::Raw if slot.conn.has(flag::APP_CLOSED) => {
+                sink.event(Event::FlushFailed { id, error })
+            }
+            Upper::Raw => sink.event(Event::Failed { id, error }),
+        }
+        self.release_conn(id, sink);
+    }
+
+    /// Lets go of a connection: deregisters it, cancels its lookup and attempts, fixes the
+    /// counts and its listener's, tells its upper layer, and reports `Released`.
+    pub(super) fn release_conn(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(mut slot) = self.conns.remove(&id) else {
+            return;
+        };
+        let conn = &mut slot.conn;
+        if conn.phase == Phase::Resolving && self.dns.cancel(id) {
+            stats::dec(&self.shared.stats.dns);
+        }
+        if let Some(mut c) = conn.connecting.take() {
+            self.drop_racers(&mut c);
+        }
+        if let Some(mut io) = conn.io.take() {
+            io.deregister(self.poll.registry());
+        }
+        if let Some(l) = self.listeners.get_mut(&slot.server) {
+            l.open = l.open.saturating_sub(1);
+        }
+        match slot.upper {
+            Upper::HttpClient(client) => self.client_released(id, client, sink),
+            Upper::HttpServer(_) => stats::dec(&self.shared.stats.http_incoming),
+            Upper::Raw if slot.server == 0 => stats::dec(&self.shared.stats.outgoing),
+            Upper::Raw => stats::dec(&self.shared.stats.incoming),
+        }
+        self.descriptor_freed();
+        sink.event(Event::Released { id });
+    }
+}

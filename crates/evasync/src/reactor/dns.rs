@@ -1,0 +1,91 @@
+//! The reactor's side of DNS: queries go to the DNS area (a cache hit is answered in the same
+//! turn), answers come back on the resolver's own channel and become events (application
+//! lookups) or connection attempts (names given to `tcp_connect`).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::dns::{dns_error, DnsAnswer, DnsPurpose, DnsQuery, Failure};
+use crate::event::{Event, EventSink};
+use crate::id::Id;
+use crate::reactor::Reactor;
+use crate::stats;
+
+impl Reactor {
+    /// Starts a lookup for `purpose`.
+    pub(super) fn dns_query(
+        &mut self,
+        id: Id,
+        query: DnsQuery,
+        purpose: DnsPurpose,
+        sink: &mut dyn EventSink,
+    ) {
+        stats::inc(&self.shared.stats.dns);
+        match self.dns.ask(id, query, purpose, self.shared.waker()) {
+            Ok(None) => {}
+            Ok(Some((addrs, until))) => {
+                self.dns_done(id, Ok(DnsAnswer::Addrs(addrs)), Some(until), sink)
+            }
+            Err(failure) => {
+                // Never asked: report it as an answer so who asked hears about it.
+                stats::dec(&self.shared.stats.dns);
+                self.dns_answered(id, purpose, Err(failure), None, sink);
+            }
+        }
+    }
+
+    /// Takes the answers the resolver thread posted.
+    pub(super) fn take_dns_answers(&mut self, sink: &mut dyn EventSink) {
+        for a in self.dns.take_answers() {
+            self.dns_done(a.id, a.result, a.valid_until, sink);
+        }
+    }
+
+    /// Query `id` is answered (unless it was cancelled meanwhile).
+    fn dns_done(
+        &mut self,
+        id: Id,
+        result: Result<DnsAnswer, Failure>,
+        valid_until: Option<Instant>,
+        sink: &mut dyn EventSink,
+    ) {
+        let Some(purpose) = self.dns.finish(id, &result, valid_until) else {
+            return; // cancelled (the connection closed while resolving)
+        };
+        stats::dec(&self.shared.stats.dns);
+        self.dns_answered(id, purpose, result, valid_until, sink);
+    }
+
+    fn dns_answered(
+        &mut self,
+        id: Id,
+        purpose: DnsPurpose,
+        result: Result<DnsAnswer, Failure>,
+        valid_until: Option<Instant>,
+        sink: &mut dyn EventSink,
+    ) {
+        match purpose {
+            DnsPurpose::User => {
+                let result = match &result {
+                    Ok(a) => Ok(a),
+                    Err((code, msg)) => Err(dns_error(*code, msg.clone())),
+                };
+                sink.event(Event::DnsResolved {
+                    id,
+                    result,
+                    valid_until,
+                });
+            }
+            DnsPurpose::Connect(port) => {
+                let addrs = match result {
+                    Ok(DnsAnswer::Addrs(a)) => {
+                        Ok(a.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
+                    }
+                    Ok(DnsAnswer::Name(_)) => Ok(Vec::new()),
+                    Err((code, msg)) => Err(dns_error(code, msg)),
+                };
+                self.resolved(id, addrs, sink);
+            }
+        }
+    }
+}

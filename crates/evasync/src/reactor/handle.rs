@@ -1,0 +1,322 @@
+//! The part of a reactor other threads reach: a command queue, the waker, the id counter and
+//! the counters; and [`Handle`], the cloneable, `Send` face over it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::config::{ConnectOptions, ServerOptions};
+use crate::dns::{DnsConfig, DnsQuery};
+use crate::http::client::ClientRequest;
+use crate::http::{HttpServerOptions, Response};
+use crate::id::Id;
+use crate::net::listen::{bind_listener, BoundListener};
+use crate::reactor::{Command, ConnectTarget};
+use crate::stats::{Stats, StatsSnapshot};
+
+/// Shared between the reactor and its handles.
+pub(crate) struct Shared {
+    queue: Mutex<Vec<Command>>,
+    waker: Arc<mio::Waker>,
+    next_id: AtomicU32,
+    /// Submissions do not wake the poll: the driver applies them itself (see
+    /// [`crate::Reactor::set_driven_locally`]).
+    quiet: AtomicBool,
+    pub stats: Stats,
+}
+
+fn lock(m: &Mutex<Vec<Command>>) -> MutexGuard<'_, Vec<Command>> {
+    // A panic while holding this lock cannot leave the Vec inconsistent: recover it.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub fn new(waker: mio::Waker) -> Shared {
+        Shared {
+            queue: Mutex::new(Vec::new()),
+            waker: Arc::new(waker),
+            next_id: AtomicU32::new(1),
+            quiet: AtomicBool::new(false),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn set_quiet(&self, quiet: bool) {
+        self.quiet.store(quiet, Ordering::Relaxed);
+    }
+
+    /// The poll's waker, for threads that post to the reactor by their own channels.
+    pub fn waker(&self) -> &Arc<mio::Waker> {
+        &self.waker
+    }
+
+    pub fn has_queued(&self) -> bool {
+        !lock(&self.queue).is_empty()
+    }
+
+    /// Swaps the queued commands into `into` (empty); false when nothing was queued.
+    pub fn take_queued(&self, into: &mut Vec<Command>) -> bool {
+        let mut q = lock(&self.queue);
+        if q.is_empty() {
+            return false;
+        }
+        std::mem::swap(&mut *q, into);
+        true
+    }
+
+    fn submit_all(&self, cmds: impl IntoIterator<Item = Command>) {
+        let was_empty = {
+            let mut q = lock(&self.queue);
+            let was_empty = q.is_empty();
+            q.extend(cmds);
+            was_empty && !q.is_empty()
+        };
+        if was_empty && !self.quiet.load(Ordering::Relaxed) {
+            self.wake();
+        }
+    }
+
+    fn wake(&self) {
+        // A failed wake means the poll instance is gone: the reactor is shutting down.
+        let _ = self.waker.wake();
+    }
+}
+
+/// A cloneable, `Send` handle to a reactor: allocates ids and queues commands, waking the reactor
+/// once per batch (when the queue goes from empty to non-empty).
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        Handle { shared }
+    }
+
+    /// A fresh id for an object this handle is about to create.
+    pub fn next_id(&self) -> Id {
+        loop {
+            let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+            if id != 0 {
+                return id;
+            }
+        }
+    }
+
+    fn submit(&self, cmd: Command) {
+        self.shared.submit_all(std::iter::once(cmd));
+    }
+
+    /// Wakes the reactor (for example when a backpressured sink caught up).
+    pub fn wake(&self) {
+        self.shared.wake();
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Applies operations in bulk ([`crate::wire::ops`] format) at the reactor's next turn.
+    pub fn submit_ops(&self, ops: Vec<u32>, data: Vec<u8>) {
+        self.submit(Command::Ops { ops, data });
+    }
+
+    // ----- timers -----
+
+    /// Fires [`crate::Event::TimerFired`] once after `after`.
+    pub fn delay(&self, after: Duration) -> Id {
+        let id = self.next_id();
+        self.submit(Command::Delay {
+            id,
+            deadline: Instant::now() + after,
+            interval: None,
+        });
+        id
+    }
+
+    /// Fires [`crate::Event::TimerFired`] every `period`, the first time one period from now.
+    pub fn interval(&self, period: Duration) -> Id {
+        let id = self.next_id();
+        self.submit(Command::Delay {
+            id,
+            deadline: Instant::now() + period,
+            interval: Some(period),
+        });
+        id
+    }
+
+    /// Cancels a timer.
+    pub fn free_timer(&self, id: Id) {
+        self.submit(Command::TimerFree { id });
+    }
+
+    // ----- TCP -----
+
+    /// Binds `addr` now (so the port is known on return) and serves it on the reactor.
+    /// Accepted sockets arrive as [`crate::Event::Accepted`].
+    pub fn tcp_server(
+        &self,
+        addr: SocketAddr,
+        opts: ServerOptions,
+    ) -> std::io::Result<(Id, SocketAddr)> {
+        let listener = bind_listener(addr, -1, true, false)?;
+        Ok(self.serve(listener, opts))
+    }
+
+    /// Serves an already bound listener.
+    pub fn serve(&self, listener: BoundListener, opts: ServerOptions) -> (Id, SocketAddr) {
+        let id = self.next_id();
+        let local = listener.local;
+        self.serve_as(id, listener, opts);
+        (id, local)
+    }
+
+    /// Serves an already bound listener under an id taken earlier with [`Handle::next_id`]
+    /// (a server bound now and served later).
+    pub fn serve_as(&self, id: Id, listener: BoundListener, opts: ServerOptions) {
+        self.submit(Command::Listen { id, listener, opts });
+    }
+
+    /// Connects to `host:port` (an IP literal or a name, resolved with Happy Eyeballs);
+    /// [`crate::Event::Connected`] or [`crate::Event::Failed`] follows.
+    pub fn tcp_connect(&self, host: &str, port: u16, opts: ConnectOptions) -> Id {
+        let id = self.next_id();
+        self.submit(Command::Connect {
+            id,
+            target: ConnectTarget::Host(host.to_string(), port),
+            opts,
+        });
+        id
+    }
+
+    /// Queues bytes on a socket.
+    pub fn write(&self, id: Id, data: impl Into<Vec<u8>>) {
+        self.submit(Command::Write {
+            id,
+            data: data.into(),
+            notify_at: None,
+        });
+    }
+
+    /// Asks for [`crate::Event::Flushed`] once `at` bytes in all reached the kernel.
+    pub fn notify_flushed(&self, id: Id, at: u64) {
+        self.submit(Command::NotifyFlushed { id, at });
+    }
+
+    /// Sets (or clears, `None`) a socket's read and write timeouts.
+    pub fn set_timeouts(&self, id: Id, read: Option<Duration>, write: Option<Duration>) {
+        self.submit(Command::SetTimeouts { id, read, write });
+    }
+
+    /// Enables or disables reading and writing (`None` leaves a direction as it is).
+    pub fn enable(&self, id: Id, read: Option<bool>, write: Option<bool>) {
+        self.submit(Command::Enable { id, read, write });
+    }
+
+    /// Half-closes once the queue drains.
+    pub fn shutdown(&self, id: Id) {
+        self.submit(Command::Shutdown { id });
+    }
+
+    /// Closes a socket gracefully (flush, FIN) or by force (reset).
+    pub fn close(&self, id: Id, force: bool) {
+        self.submit(Command::Close { id, force });
+    }
+
+    /// Stops accepting on a server.
+    pub fn close_server(&self, id: Id) {
+        self.submit(Command::CloseServer { id });
+    }
+
+    // ----- HTTP -----
+
+    /// Binds `addr` now and serves HTTP on it: requests arrive as [`crate::Event::HttpRequest`]
+    /// (connections as [`crate::Event::Accepted`] and [`crate::Event::Released`]); answer with
+    /// [`Handle::http_respond`] or the streamed `http_start`/`http_chunk`/`http_finish`.
+    pub fn http_server(
+        &self,
+        addr: SocketAddr,
+        opts: HttpServerOptions,
+    ) -> std::io::Result<(Id, SocketAddr)> {
+        let listener = bind_listener(addr, -1, true, false)?;
+        Ok(self.http_serve(listener, opts))
+    }
+
+    /// Serves HTTP on an already bound listener.
+    pub fn http_serve(&self, listener: BoundListener, opts: HttpServerOptions) -> (Id, SocketAddr) {
+        let id = self.next_id();
+        let local = listener.local;
+        self.submit(Command::HttpListen {
+            id,
+            listener,
+            opts: Box::new(opts),
+        });
+        (id, local)
+    }
+
+    /// Answers request `seq` of connection `id` with a whole response.
+    pub fn http_respond(&self, id: Id, seq: u32, response: Response) {
+        self.submit(Command::HttpRespond { id, seq, response });
+    }
+
+    /// Starts a streamed response (chunked for HTTP/1.1 unless a `Content-Length` is given).
+    pub fn http_start(&self, id: Id, seq: u32, response: Response) {
+        self.submit(Command::HttpStart { id, seq, response });
+    }
+
+    /// A piece of a streamed response.
+    pub fn http_chunk(&self, id: Id, seq: u32, data: impl Into<Vec<u8>>) {
+        self.submit(Command::HttpChunk {
+            id,
+            seq,
+            data: data.into(),
+        });
+    }
+
+    /// Ends a streamed response.
+    pub fn http_finish(&self, id: Id, seq: u32) {
+        self.submit(Command::HttpFinish { id, seq });
+    }
+
+    /// Stops an HTTP server: gracefully (idle connections close, busy ones finish with
+    /// `Connection: close`) or by aborting every connection.
+    pub fn http_close_server(&self, id: Id, graceful: bool) {
+        self.submit(Command::HttpCloseServer { id, graceful });
+    }
+
+    /// Sends an HTTP request on a pooled connection; [`crate::Event::HttpResponse`] or
+    /// [`crate::Event::HttpClientFailed`] follows with the returned id.
+    pub fn http_client(&self, request: ClientRequest) -> Id {
+        let id = self.next_id();
+        self.submit(Command::HttpRequest { id, request });
+        id
+    }
+
+    // ----- DNS -----
+
+    /// Looks a name (or, with [`DnsQuery::Reverse`], an address) up;
+    /// [`crate::Event::DnsResolved`] follows with the returned id.
+    pub fn dns_lookup(&self, query: DnsQuery) -> Id {
+        let id = self.next_id();
+        self.submit(Command::DnsQuery { id, query });
+        id
+    }
+
+    /// Replaces the name servers (`None`: the system's configuration again).
+    pub fn set_dns_servers(&self, cfg: Option<DnsConfig>) {
+        self.submit(Command::DnsConfigure(cfg));
+    }
+
+    /// Drops every cached DNS answer.
+    pub fn clear_dns_cache(&self) {
+        self.submit(Command::DnsClearCache);
+    }
+
+    /// Stops the reactor, dropping everything.
+    pub fn exit(&self) {
+        self.submit(Command::Exit);
+    }
+}

@@ -1,0 +1,356 @@
+//! The reactor: one mio `Poll`, the timer queue, every connection and listener, and the command
+//! intake. It is the one room that knows every concept: [`Reactor::turn`] routes readiness,
+//! expired timers and commands to the area that owns them — accepting and connecting, the
+//! connection's read and write steps, timeouts and closing, the HTTP server and client, DNS —
+//! each in a file of its own under this module. The layers below (`conn`, `http`, `dns`) never
+//! call back up: they return outcomes and the reactor decides.
+
+mod accept;
+mod close;
+mod command;
+mod connect;
+mod dns;
+mod handle;
+mod http_client;
+mod http_server;
+mod io;
+mod ops;
+mod timeouts;
+mod timers;
+
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Token};
+
+use crate::config::ReactorConfig;
+use crate::conn::table::ConnTable;
+use crate::conn::Conn;
+use crate::dns::DnsState;
+use crate::event::EventSink;
+use crate::http::client::{ClientConn, Pools};
+use crate::http::parse::{HeaderSpan, PreparedHeaders};
+use crate::http::{DateCache, HttpConn};
+use crate::id::{Id, IdMap};
+use crate::stats::StatsSnapshot;
+use crate::timer::TimerQueue;
+
+pub(crate) use command::{Command, ConnectTarget};
+pub use handle::Handle;
+use handle::Shared;
+
+/// The waker's token: ids are u32, so this can never collide with one.
+const WAKER: Token = Token(usize::MAX);
+
+/// What a timer-queue entry is for. Socket entries carry the socket's timer generation so that
+/// entries made before a timeout was changed are recognised as stale.
+#[derive(Debug, Clone, Copy)]
+enum TimerKey {
+    User(Id),
+    Read(Id, u32),
+    Write(Id, u32),
+    Connect(Id, u32),
+    /// Happy Eyeballs: time to start the next connection attempt.
+    Stagger(Id, u32),
+    AcceptRetry(Id),
+    /// An HTTP connection's request or keep-alive deadline (see `http_arm`).
+    Http(Id),
+    /// An HTTP client request's whole-exchange timeout.
+    ClientTimeout(Id),
+    /// An idle pooled client connection's expiry (with its idle generation).
+    ClientIdle(Id, u32),
+}
+
+/// The `upper` layer of a connection: who reads what the connection delivers.
+enum Upper {
+    /// The application, through events (cl-async's readCb/eventCb).
+    Raw,
+    /// An HTTP server connection.
+    HttpServer(Box<HttpConn>),
+    /// A pooled HTTP client connection.
+    HttpClient(Box<ClientConn>),
+}
+
+/// A connection and what the reactor keeps beside it.
+struct Slot {
+    conn: Conn,
+    upper: Upper,
+    /// The listener that accepted it, or 0 for outgoing connections.
+    server: Id,
+}
+
+/// The HTTP server's turn-wide state.
+#[derive(Default)]
+struct HttpState {
+    /// Header spans of the head being parsed, shared by every connection.
+    headers: Vec<HeaderSpan>,
+    /// The `Date` header value, formatted once a second, and the turn's clock.
+    date: DateCache,
+    /// Connections with response bytes to write at the end of the command batch.
+    flush_list: Vec<Id>,
+    /// Scratch for the header fields of batched responses.
+    prepared: PreparedHeaders,
+}
+
+/// The reactor. See the crate docs.
+pub struct Reactor {
+    poll: Poll,
+    events: Events,
+    shared: Arc<Shared>,
+    cfg: ReactorConfig,
+    scratch: Box<[u8]>,
+    timers: TimerQueue<TimerKey>,
+    user_timers: IdMap<timers::UserTimer>,
+    conns: ConnTable<Slot>,
+    listeners: IdMap<accept::Listener>,
+    /// Connection attempts of Happy Eyeballs races: attempt token id → connection id.
+    racers: IdMap<Id>,
+    /// Sockets with more to read than one turn's budget allowed (or held back by backpressure).
+    pending_read: Vec<Id>,
+    /// Listeners with more connections waiting than one turn's budget allowed.
+    pending_accept: Vec<Id>,
+    inbox: Vec<Command>,
+    stopped: bool,
+    http: HttpState,
+    pools: Pools,
+    dns: DnsState,
+}
+
+impl Reactor {
+    /// A reactor with its own poll instance and waker.
+    pub fn new(cfg: ReactorConfig) -> std::io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let shared = Shared::new(mio::Waker::new(poll.registry(), WAKER)?);
+        Ok(Reactor {
+            events: Events::with_capacity(cfg.events_capacity),
+            scratch: vec![0u8; cfg.scratch_size].into_boxed_slice(),
+            poll,
+            shared: Arc::new(shared),
+            cfg,
+            timers: TimerQueue::new(),
+            user_timers: IdMap::default(),
+            conns: ConnTable::default(),
+            listeners: IdMap::default(),
+            racers: IdMap::default(),
+            pending_read: Vec::new(),
+            pending_accept: Vec::new(),
+            inbox: Vec::new(),
+            stopped: false,
+            http: HttpState::default(),
+            pools: Pools::default(),
+            dns: DnsState::default(),
+        })
+    }
+
+    /// A handle for queuing commands, from any thread.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.shared.clone())
+    }
+
+    /// Makes commands submitted through handles wait for [`Reactor::apply_queued`] instead of
+    /// waking the poll: for a driver that runs the reactor on the thread that submits, and
+    /// applies after each submission itself (a wake would be a syscall and a wasted turn).
+    pub fn set_driven_locally(&self, local: bool) {
+        self.shared.set_quiet(local);
+    }
+
+    /// The OS descriptor of the poll instance (epoll/kqueue): readable when a turn has work. Lets
+    /// another event loop (libuv) drive this reactor.
+    #[cfg(unix)]
+    pub fn poll_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.poll.as_raw_fd()
+    }
+
+    /// True once the reactor was told to exit.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// True while anything would produce an event: a timer, a socket, a listener, a query.
+    pub fn is_alive(&self) -> bool {
+        !self.user_timers.is_empty()
+            || !self.conns.is_empty()
+            || !self.listeners.is_empty()
+            || self.dns.in_flight() > 0
+            || self.pools.busy()
+    }
+
+    /// True when a turn has work without waiting for the OS: sockets or listeners left over from
+    /// a read or accept budget, or commands queued by other threads.
+    pub fn has_pending_work(&self) -> bool {
+        !self.pending_read.is_empty() || !self.pending_accept.is_empty() || self.shared.has_queued()
+    }
+
+    /// The earliest timer deadline, for drivers that arm their own timer.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Bytes of socket `id` handed to the kernel so far (None for an unknown id). Lets a driver
+    /// that applies writes synchronously tell the caller at once what went out.
+    pub fn flushed_total(&self, id: Id) -> Option<u64> {
+        self.conns.get(&id).map(|s| s.conn.flushed)
+    }
+
+    /// Runs turns until nothing is left alive and no command is queued, or until exit.
+    pub fn run(&mut self, sink: &mut dyn EventSink) -> std::io::Result<()> {
+        while !self.stopped && (self.is_alive() || self.shared.has_queued()) {
+            self.turn(None, sink)?;
+        }
+        Ok(())
+    }
+
+    /// One turn: apply queued commands, wait for readiness up to `timeout` (shortened by the next
+    /// timer deadline; zero when work is already waiting), dispatch readiness, take DNS answers,
+    /// run what a budget left over, fire due timers.
+    pub fn turn(
+        &mut self,
+        timeout: Option<Duration>,
+        sink: &mut dyn EventSink,
+    ) -> std::io::Result<()> {
+        self.apply_queued(sink);
+        if self.stopped {
+            return Ok(());
+        }
+        let mut timeout = timeout;
+        let work_waiting = (!self.pending_read.is_empty() && !sink.backpressured())
+            || !self.pending_accept.is_empty();
+        if work_waiting {
+            timeout = Some(Duration::ZERO);
+        } else if let Some(deadline) = self.timers.next_deadline() {
+            let until = deadline.saturating_duration_since(Instant::now());
+            timeout = Some(timeout.map_or(until, |t| t.min(until)));
+        }
+        if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+            if e.kind() != ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        if !self.events.is_empty() {
+            self.http.date.refresh();
+        }
+        self.dispatch_readiness(sink);
+        self.take_dns_answers(sink);
+        self.apply_queued(sink);
+        self.run_pending(sink);
+        self.fire_timers(sink);
+        Ok(())
+    }
+
+    /// Routes each readiness event to its listener, connection attempt or connection.
+    fn dispatch_readiness(&mut self, sink: &mut dyn EventSink) {
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        for ev in events.iter() {
+            let token = ev.token();
+            if token == WAKER {
+                continue;
+            }
+            let id = token.0 as Id;
+            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            let writable = ev.is_writable() || ev.is_write_closed();
+            if self.listeners.contains_key(&id) {
+                self.accept_ready(id, sink);
+            } else if let Some(owner) = self.racers.get(&id).copied() {
+                self.racer_ready(owner, id, readable, ev.is_read_closed(), sink);
+            } else {
+                self.socket_ready(id, readable, writable, ev.is_read_closed(), sink);
+            }
+        }
+        events.clear();
+        self.events = events;
+    }
+
+    /// Applies every queued command, in order, then writes what they deferred.
+    pub fn apply_queued(&mut self, sink: &mut dyn EventSink) {
+        if !self.shared.take_queued(&mut self.inbox) {
+            return;
+        }
+        let mut inbox = std::mem::take(&mut self.inbox);
+        for cmd in inbox.drain(..) {
+            if self.stopped {
+                break;
+            }
+            self.apply(cmd, sink);
+        }
+        self.inbox = inbox;
+        self.flush_deferred(sink);
+    }
+
+    /// Applies one command.
+    fn apply(&mut self, cmd: Command, sink: &mut dyn EventSink) {
+        match cmd {
+            Command::Delay {
+                id,
+                deadline,
+                interval,
+            } => self.timer_add(id, deadline, interval),
+            Command::TimerFree { id } => self.timer_free(id),
+            Command::Listen { id, listener, opts } => self.listen(id, listener, opts, None),
+            Command::HttpListen { id, listener, opts } => self.http_listen(id, listener, *opts),
+            Command::HttpRespond { id, seq, response } => {
+                self.http_date_refresh();
+                self.http_respond_owned(id, seq, &response, true, sink)
+            }
+            Command::HttpStart { id, seq, response } => {
+                self.http_date_refresh();
+                self.http_respond_owned(id, seq, &response, false, sink)
+            }
+            Command::HttpChunk { id, seq, data } => {
+                self.http_response(id, seq, http_server::Part::Chunk(&data), sink)
+            }
+            Command::HttpFinish { id, seq } => {
+                self.http_response(id, seq, http_server::Part::End, sink)
+            }
+            Command::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
+            Command::Ops { ops, data } => self.apply_ops(&ops, &data, None, sink),
+            Command::HttpRequest { id, request } => self.client_request(id, request, sink),
+            Command::CloseServer { id } => self.close_server(id),
+            Command::Connect { id, target, opts } => self.connect(id, target, opts, None, sink),
+            Command::DnsQuery { id, query } => {
+                self.dns_query(id, query, crate::dns::DnsPurpose::User, sink)
+            }
+            Command::DnsConfigure(cfg) => self.dns.configure(cfg),
+            Command::DnsClearCache => self.dns.clear_cache(),
+            Command::Write {
+                id,
+                data,
+                notify_at,
+            } => self.write(id, data, notify_at, sink),
+            Command::NotifyFlushed { id, at } => self.notify_flushed(id, at, sink),
+            Command::SetTimeouts { id, read, write } => self.set_timeouts(id, read, write),
+            Command::Enable { id, read, write } => self.enable(id, read, write, sink),
+            Command::Shutdown { id } => self.shutdown(id, sink),
+            Command::Close { id, force } => self.close(id, force, sink),
+            Command::Exit => self.exit(),
+        }
+    }
+
+    /// Drops everything without reporting; pending writes are lost, as `exitEventLoop` says.
+    fn exit(&mut self) {
+        for (_, mut slot) in self.conns.drain() {
+            if let Some(io) = slot.conn.io.as_mut() {
+                io.deregister(self.poll.registry());
+            }
+        }
+        for (_, mut l) in self.listeners.drain() {
+            let _ = self.poll.registry().deregister(&mut l.sock);
+        }
+        self.user_timers.clear();
+        self.timers.clear();
+        self.pending_read.clear();
+        self.pending_accept.clear();
+        self.http.flush_list.clear();
+        self.racers.clear();
+        self.pools = Pools::default();
+        self.dns = DnsState::default();
+        self.shared.stats.reset_counts();
+        self.stopped = true;
+    }
+}

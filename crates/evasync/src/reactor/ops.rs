@@ -1,0 +1,134 @@
+//! Operations in bulk ([`crate::wire::ops`]): a binding's whole turn of writes, closes, timers
+//! and HTTP responses, applied in one call, then the responses written (one write per
+//! connection).
+
+use std::time::{Duration, Instant};
+
+use crate::event::{Event, EventSink};
+use crate::http::parse::PreparedHeaders;
+use crate::reactor::http_server::Part;
+use crate::reactor::Reactor;
+use crate::wire::ops::{decode, fields, Op};
+
+impl Reactor {
+    /// Applies `ops` (with the bytes in `data`) in order, then writes what they deferred. When
+    /// `results` is given (one slot per record), a write's slot receives the bytes of its socket
+    /// in the kernel afterwards, so a driver on the reactor's thread learns at once what went
+    /// out; other slots are set to -1.
+    pub fn apply_ops(
+        &mut self,
+        ops: &[u32],
+        data: &[u8],
+        mut results: Option<&mut [f64]>,
+        sink: &mut dyn EventSink,
+    ) {
+        let now = Instant::now();
+        self.http.date.refresh();
+        let mut prepared = std::mem::take(&mut self.http.prepared);
+        for (i, op) in decode(ops, data).enumerate() {
+            if self.stopped {
+                break;
+            }
+            let mut written = None;
+            match op {
+                Op::Delay {
+                    id,
+                    seconds,
+                    repeat,
+                } => {
+                    let d = seconds_or_zero(seconds);
+                    let interval = repeat.then_some(d.max(Duration::from_micros(1)));
+                    self.timer_add(id, now + d, interval);
+                }
+                Op::TimerFree { id } => self.timer_free(id),
+                Op::Write {
+                    id,
+                    data,
+                    notify_at,
+                } => {
+                    self.write(id, data.to_vec(), notify_at, sink);
+                    written = self.flushed_total(id);
+                }
+                Op::NotifyFlushed { id, at } => self.notify_flushed(id, at, sink),
+                Op::SetTimeouts { id, read, write } => {
+                    self.set_timeouts(id, read.map(seconds_or_zero), write.map(seconds_or_zero))
+                }
+                Op::Enable { id, read, write } => self.enable(id, read, write, sink),
+                Op::Shutdown { id } => self.shutdown(id, sink),
+                Op::Close { id, force } => self.close(id, force, sink),
+                Op::CloseServer { id } => self.close_server(id),
+                Op::HttpResponse {
+                    conn,
+                    seq,
+                    status,
+                    whole,
+                    field_count,
+                    fields: f,
+                    body,
+                    close,
+                } => {
+                    let status = u16::try_from(status).unwrap_or(0);
+                    let checked = fields(f, field_count)
+                        .and_then(|f| prepared.refill(f).ok())
+                        .filter(|_| (100..=999).contains(&status))
+                        .filter(|_| {
+                            !whole || prepared.check_body(status, body.len() as u64).is_ok()
+                        });
+                    let part = match (checked, whole) {
+                        (Some(()), true) => Part::Whole {
+                            status,
+                            headers: &prepared,
+                            body,
+                            close,
+                        },
+                        (Some(()), false) => Part::Head {
+                            status,
+                            headers: &prepared,
+                            close,
+                        },
+                        // The binding checks before queuing; should a bad response get here
+                        // anyway, the client gets a 500 rather than a broken message.
+                        (None, _) => {
+                            prepared = PreparedHeaders::default();
+                            Part::Whole {
+                                status: 500,
+                                headers: &prepared,
+                                body: &[],
+                                close: true,
+                            }
+                        }
+                    };
+                    self.http_response(conn, seq, part, sink);
+                }
+                Op::HttpChunk { conn, seq, data } => {
+                    self.http_response(conn, seq, Part::Chunk(data), sink)
+                }
+                Op::HttpFinish { conn, seq } => self.http_response(conn, seq, Part::End, sink),
+                Op::HttpCloseAfter { conn, seq } => {
+                    self.http_response(conn, seq, Part::CloseAfter, sink)
+                }
+                Op::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
+                Op::EmitTicks { count } => {
+                    for seq in 0..count {
+                        sink.event(Event::Tick { seq });
+                    }
+                }
+                Op::Unknown(_) => {}
+            }
+            if let Some(slot) = results.as_deref_mut().and_then(|r| r.get_mut(i)) {
+                *slot = written.map_or(-1.0, |n| n as f64);
+            }
+        }
+        self.http.prepared = prepared;
+        self.flush_deferred(sink);
+    }
+}
+
+/// Seconds (a binding's number) as a Duration; negative, NaN and infinite clamp to sane bounds.
+fn seconds_or_zero(s: f64) -> Duration {
+    if s.is_finite() && s > 0.0 {
+        Duration::from_secs_f64(s.min(1e9))
+    } else {
+        Duration::ZERO
+    }
+}
