@@ -47,7 +47,12 @@ export function saveResults(name: string, data: unknown): string {
 
 /** Starts `benches/<script>` in a child process and waits for its first stdout line ("ready <port>"). */
 export async function startChild(script: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, script), ...args], {
+  return startProgram(process.execPath, ['--import', 'tsx', path.join(__dirname, script), ...args], env);
+}
+
+/** Starts a program and waits for its first stdout line ("ready <port>"). */
+export async function startProgram(program: string, args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(program, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -58,7 +63,7 @@ export async function startChild(script: string, args: string[], env: Record<str
       const i = buf.indexOf('\n');
       if (i >= 0) resolve(buf.slice(0, i));
     });
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+    child.on('exit', (code) => reject(new Error(`${program} exited with ${code} before it was ready`)));
   });
   return { child, line };
 }

@@ -1,19 +1,25 @@
 /**
- * `npm run bench -- http`: wrk (-t1 -c50) against a hello-world server, interleaved rounds of
- * evasync (both drivers), node:http and uWebSockets.js, each server in its own process. Reports
- * req/s, p99 latency and server CPU µs per request (user + system, all threads, from /proc),
- * plain and with 10-deep pipelining; ratios are against uWS and node:http of the same round.
+ * `npm run bench -- http`: wrk (-t1) against a hello-world server at 10, 50 and 200 connections,
+ * interleaved rounds of evasync (both drivers), uWebSockets.js and node:http, each server in its
+ * own process. Reports req/s, p99 latency and server CPU µs per request (user + system, all
+ * threads, from /proc), plain and with 10-deep pipelining; ratios are against uWS and
+ * node:http of the same connection count. For evasync also what one wake-up carries: requests
+ * per delivery into JS, and native calls per delivery (operations made during a delivery go
+ * back with its return at no call).
+ *
+ * HTTP_BENCH_CONNS=10,50,200 HTTP_BENCH_MODES=plain,pipeline10 HTTP_BENCH_SERVERS=… select.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { cpuSeconds, median, saveResults, startChild, stopChild, table } from './common';
 
-const SECONDS = Number(process.env.HTTP_BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.HTTP_BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 3);
-const CONNS = Number(process.env.HTTP_BENCH_CONNS ?? 50);
+const CONNS = (process.env.HTTP_BENCH_CONNS ?? '10,50,200').split(',').map(Number);
 
 const ALL_SERVERS: Array<{ name: string; args: string[] }> = [
   { name: 'evasync-main', args: ['evasync', 'main'] },
@@ -25,7 +31,6 @@ const ALL_SERVERS: Array<{ name: string; args: string[] }> = [
 const SERVERS = process.env.HTTP_BENCH_SERVERS
   ? ALL_SERVERS.filter((s) => process.env.HTTP_BENCH_SERVERS!.split(',').includes(s.name))
   : ALL_SERVERS;
-/** HTTP_BENCH_MODES=plain runs one mode. */
 const MODES = (process.env.HTTP_BENCH_MODES?.split(',') ?? ['plain', 'pipeline10']) as Array<'plain' | 'pipeline10'>;
 
 const PIPELINE_LUA = `
@@ -40,9 +45,13 @@ request = function() return req end
 interface Row {
   server: string;
   mode: string;
+  conns: number;
   rps: number;
   p99ms: number;
   cpuUsPerReq: number;
+  /** evasync only: requests per delivery into JS, native calls per delivery. */
+  reqPerWake: number;
+  callsPerWake: number;
 }
 
 /** Parses wrk's report: requests/s and the 99th percentile latency in ms. */
@@ -53,20 +62,46 @@ function parseWrk(out: string): { rps: number; p99ms: number } {
   return { rps, p99ms: m ? Number(m[1]) * scale : NaN };
 }
 
-async function measure(server: { name: string; args: string[] }, mode: 'plain' | 'pipeline10', lua: string): Promise<Row> {
+/** The evasync server's stats (`{}` for the others). */
+function stats(port: number): Promise<Record<string, number>> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/__stats', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(JSON.parse(body) as Record<string, number>));
+      })
+      .on('error', () => resolve({}));
+  });
+}
+
+async function measure(server: { name: string; args: string[] }, mode: 'plain' | 'pipeline10', conns: number, lua: string): Promise<Row> {
   const { child, line } = await startChild('http-server.ts', server.args);
   const port = Number(line.split(' ')[1]);
   const url = `http://127.0.0.1:${port}/`;
   try {
     // Warm up (JIT, connection set-up) before measuring.
-    execFileSync('wrk', ['-t1', `-c${CONNS}`, '-d1s', url], { stdio: 'ignore' });
+    execFileSync('wrk', ['-t1', `-c${conns}`, '-d1s', url], { stdio: 'ignore' });
+    const s0 = await stats(port);
     const before = cpuSeconds(child.pid!);
-    const args = ['-t1', `-c${CONNS}`, `-d${SECONDS}s`, '--latency', url];
+    const args = ['-t1', `-c${conns}`, `-d${SECONDS}s`, '--latency', url];
     if (mode === 'pipeline10') args.push('-s', lua);
     const out = execFileSync('wrk', args, { encoding: 'utf8' });
     const cpu = cpuSeconds(child.pid!) - before;
+    const s1 = await stats(port);
     const { rps, p99ms } = parseWrk(out);
-    return { server: server.name, mode, rps, p99ms, cpuUsPerReq: rps > 0 ? (cpu / (rps * SECONDS)) * 1e6 : NaN };
+    const wakes = (s1.eventBatches ?? 0) - (s0.eventBatches ?? 0);
+    const calls = (s1.opCalls ?? 0) - (s0.opCalls ?? 0);
+    return {
+      server: server.name,
+      mode,
+      conns,
+      rps,
+      p99ms,
+      cpuUsPerReq: rps > 0 ? (cpu / (rps * SECONDS)) * 1e6 : NaN,
+      reqPerWake: wakes > 0 ? (rps * SECONDS) / wakes : NaN,
+      callsPerWake: wakes > 0 ? calls / wakes : NaN,
+    };
   } finally {
     await stopChild(child);
   }
@@ -77,28 +112,36 @@ export async function main(): Promise<void> {
   writeFileSync(lua, PIPELINE_LUA);
   const rows: Row[] = [];
   for (const mode of MODES) {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const s of SERVERS) rows.push(await measure(s, mode, lua));
+    for (const conns of CONNS) {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const s of SERVERS) rows.push(await measure(s, mode, conns, lua));
+      }
     }
   }
   const summary = [];
   for (const mode of MODES) {
-    const med = (name: string, key: 'rps' | 'p99ms' | 'cpuUsPerReq') =>
-      median(rows.filter((r) => r.server === name && r.mode === mode).map((r) => r[key]));
-    for (const s of SERVERS) {
-      summary.push({
-        mode,
-        server: s.name,
-        'req/s': Math.round(med(s.name, 'rps')),
-        'p99 ms': med(s.name, 'p99ms'),
-        'cpu µs/req': med(s.name, 'cpuUsPerReq'),
-        'vs uws': med(s.name, 'rps') / med('uws', 'rps'),
-        'cpu vs uws': med(s.name, 'cpuUsPerReq') / med('uws', 'cpuUsPerReq'),
-        'vs node:http': SERVERS.some((x) => x.name === 'node:http') ? med(s.name, 'rps') / med('node:http', 'rps') : NaN,
-      });
+    for (const conns of CONNS) {
+      const med = (name: string, key: keyof Row) =>
+        median(rows.filter((r) => r.server === name && r.mode === mode && r.conns === conns).map((r) => r[key] as number));
+      for (const s of SERVERS) {
+        const evasync = s.name.startsWith('evasync');
+        summary.push({
+          mode,
+          conns,
+          server: s.name,
+          'req/s': Math.round(med(s.name, 'rps')),
+          'p99 ms': med(s.name, 'p99ms'),
+          'cpu µs/req': med(s.name, 'cpuUsPerReq'),
+          'vs uws': med(s.name, 'rps') / med('uws', 'rps'),
+          'cpu vs uws': med(s.name, 'cpuUsPerReq') / med('uws', 'cpuUsPerReq'),
+          'vs node:http': SERVERS.some((x) => x.name === 'node:http') ? med(s.name, 'rps') / med('node:http', 'rps') : NaN,
+          'req/wake': evasync ? med(s.name, 'reqPerWake') : NaN,
+          'calls/wake': evasync ? med(s.name, 'callsPerWake') : NaN,
+        });
+      }
     }
   }
-  console.log(`wrk -t1 -c${CONNS} -d${SECONDS}s, ${ROUNDS} interleaved rounds, medians:`);
+  console.log(`wrk -t1 -d${SECONDS}s at ${CONNS.join('/')} connections, ${ROUNDS} interleaved rounds, medians:`);
   table(summary);
   console.log(`results: ${saveResults('http', { seconds: SECONDS, conns: CONNS, rounds: rows, summary })}`);
 }

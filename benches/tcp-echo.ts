@@ -5,7 +5,11 @@
  */
 import * as as from 'evasync';
 
-import { cpuSeconds, median, saveResults, startChild, stopChild, table } from './common';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { cpuSeconds, median, saveResults, startChild, startProgram, stopChild, table } from './common';
 
 /** Connection counts swept (issue: 10, 50 and 200). */
 const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
@@ -62,8 +66,17 @@ async function bulk(port: number): Promise<number> {
 interface Row { server: string; conns: number; 'msgs/s': number; 'server CPU µs/msg': number }
 interface BulkRow { server: string; 'bulk MB/s': number; 'bulk server CPU s/GiB': number }
 
+/** Builds the C epoll reference server (benches/c/echo-epoll.c) once; its path. */
+function cServer(): string {
+  const out = path.join(__dirname, '..', 'target', 'bench', 'echo-epoll');
+  mkdirSync(path.dirname(out), { recursive: true });
+  execFileSync('cc', ['-O2', '-o', out, path.join(__dirname, 'c', 'echo-epoll.c')]);
+  return out;
+}
+
 async function withServer<T>(impl: string, driver: string | undefined, fn: (port: number, pid: number) => Promise<T>): Promise<T> {
-  const { child, line } = await startChild('tcp-echo-server.ts', driver ? [impl, driver] : [impl]);
+  const { child, line } =
+    impl === 'c' ? await startProgram(cServer(), []) : await startChild('tcp-echo-server.ts', driver ? [impl, driver] : [impl]);
   try {
     return await fn(Number(line.split(' ')[1]), child.pid!);
   } finally {
@@ -72,6 +85,7 @@ async function withServer<T>(impl: string, driver: string | undefined, fn: (port
 }
 
 function label(impl: string, driver?: string): string {
+  if (impl === 'c') return 'C epoll';
   return driver ? `${impl} (${driver})` : `${impl === 'node' ? 'node:net' : impl}`;
 }
 
@@ -96,7 +110,7 @@ async function measureBulk(impl: string, driver: string | undefined): Promise<Bu
 }
 
 export async function main(): Promise<void> {
-  const configs: Array<[string, string | undefined]> = [['evasync', 'main'], ['evasync', 'thread'], ['node', undefined]];
+  const configs: Array<[string, string | undefined]> = [['evasync', 'main'], ['evasync', 'thread'], ['node', undefined], ['c', undefined]];
   const rows: Row[] = [];
   for (const conns of CONN_COUNTS) {
     const runs: Row[][] = configs.map(() => []);
@@ -108,11 +122,17 @@ export async function main(): Promise<void> {
     }
   }
   const bulkRows: BulkRow[] = [];
-  for (const [impl, driver] of configs) bulkRows.push(await measureBulk(impl, driver));
+  for (const [impl, driver] of configs) if (impl !== 'c') bulkRows.push(await measureBulk(impl, driver));
   console.log(`${MSG.length}-byte ping-pong for ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds; the client is evasync in this process`);
   const table1 = rows.map((r) => {
     const node = rows.find((n) => n.conns === r.conns && n.server === 'node:net')!;
-    return { ...r, 'vs node:net msgs/s': r['msgs/s'] / node['msgs/s'], 'vs node:net CPU/msg': r['server CPU µs/msg'] / node['server CPU µs/msg'] };
+    const c = rows.find((n) => n.conns === r.conns && n.server === 'C epoll')!;
+    return {
+      ...r,
+      'vs node:net msgs/s': r['msgs/s'] / node['msgs/s'],
+      'vs node:net CPU/msg': r['server CPU µs/msg'] / node['server CPU µs/msg'],
+      'CPU/msg vs C epoll': r['server CPU µs/msg'] / c['server CPU µs/msg'],
+    };
   });
   table(table1);
   console.log('\n1 GiB streamed and echoed back');

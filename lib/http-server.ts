@@ -10,7 +10,7 @@ import { ConnectionError, HttpError, AddressInUse } from './conditions';
 import { checkData, intern, seconds, type Data } from './data';
 import { type Acceptor, errnoName, errorRecord, requireLoop, requireRunning, type Dispatchee, type Loop } from './loop';
 import { checkPort, resolveBind, type EventCb } from './tcp';
-import { copyOut, endpoints } from './wire';
+import { copyBytes, copyOut, endpoints } from './wire';
 
 /** Header fields as `[name, value]` pairs in wire order, or a plain object. */
 export type HeadersInit = Array<[string, string | number]> | Record<string, string | number | Array<string | number>>;
@@ -139,7 +139,7 @@ function keep(arena: Buffer, off: number, len: number): [Buffer, number] {
     slabUsed = 0;
   }
   const at = slabUsed;
-  arena.copy(slab, at, off, off + len);
+  copyBytes(arena, off, len, slab, at);
   slabUsed = at + len;
   return [slab, at];
 }
@@ -371,6 +371,23 @@ function checkStatus(fn: string, status: unknown): number {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/**
+ * The last encoding of each header array a response used, with the strings and numbers it was
+ * made of: an application that answers with the same array every time pays for checking and
+ * encoding it once. Checked item by item before reuse, so an array changed since is encoded
+ * again.
+ */
+const encodedArrays = new WeakMap<object, { items: unknown[]; fields: string; count: number; declared: number }>();
+
+function sameItems(items: unknown[], headers: unknown[]): boolean {
+  if (items.length !== headers.length * 2) return false;
+  for (let k = 0; k < headers.length; k++) {
+    const pair = headers[k];
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== items[2 * k] || pair[1] !== items[2 * k + 1]) return false;
+  }
+  return true;
+}
+
 /** What `encodeFields` found besides the encoding (module state: one response at a time). */
 export let fieldCount = 0;
 let declaredLength = -1;
@@ -396,10 +413,25 @@ export function encodeFields(fn: string, headers: HeadersInit | undefined): stri
   if (headers === undefined || headers === null) return '';
   let s = '';
   if (Array.isArray(headers)) {
+    const known = encodedArrays.get(headers);
+    if (known !== undefined && sameItems(known.items, headers)) {
+      fieldCount = known.count;
+      declaredLength = known.declared;
+      return known.fields;
+    }
+    const items: unknown[] = [];
     for (const pair of headers) {
       if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`${fn}: headers must be [name, value] pairs`);
       s += field(fn, pair[0], pair[1]);
+      items.push(pair[0], pair[1]);
     }
+    if (declaredLength === -2) throw new TypeError(`${fn}: Content-Length must be a non-negative integer`);
+    if (items.every((x) => typeof x === 'string' || typeof x === 'number')) {
+      // Flattened once (a concatenation is a rope until read), kept for this array.
+      s.charCodeAt(0);
+      encodedArrays.set(headers, { items, fields: s, count: fieldCount, declared: declaredLength });
+    }
+    return s;
   } else if (typeof headers === 'object') {
     for (const name of Object.keys(headers)) {
       const v = headers[name]!;

@@ -65,6 +65,9 @@ export interface Stats {
   bytesWritten: number;
   eventBatches: number;
   eventsDelivered: number;
+  /** Native calls that handed operations (writes, responses, timers…) to the engine outside a
+   * delivery; operations made during a delivery go with its return, at no call. */
+  opCalls: number;
   driver?: 'main' | 'thread';
 }
 
@@ -389,6 +392,7 @@ export class Loop {
       bytesWritten: engine.bytesWritten,
       eventBatches: this.eventBatches,
       eventsDelivered: this.eventsDelivered,
+      opCalls: this.wire.applyCalls,
       driver: this.driver,
     };
   }
@@ -411,6 +415,7 @@ const ZERO_STATS: Stats = {
   bytesWritten: 0,
   eventBatches: 0,
   eventsDelivered: 0,
+  opCalls: 0,
 };
 
 /** The running loop, or throws `EventLoopError`. */

@@ -34,6 +34,9 @@ export class Wire {
   readonly #trackResults: boolean;
   #flushQueued = false;
   readonly #flushBound = () => this.flush();
+  /** Native calls made to hand operations over outside a delivery (during one they go with
+   * its return, at no call). */
+  applyCalls = 0;
 
   constructor(native: NativeLoop, trackResults: boolean) {
     this.#native = native;
@@ -99,7 +102,8 @@ export class Wire {
     const at = ctl[Ctl.Data]!;
     let len: number;
     if (typeof data === 'string') {
-      len = data.length === 0 ? 0 : (this.#data as Buffer & { utf8Write(s: string, o: number, l: number): number }).utf8Write(data, at, room);
+      len = putAscii(this.#data, data, at);
+      if (len < 0) len = (this.#data as Buffer & { utf8Write(s: string, o: number, l: number): number }).utf8Write(data, at, room);
     } else {
       this.#data.set(data, at);
       len = data.byteLength;
@@ -159,8 +163,10 @@ export class Wire {
     const ctl = this.#ctl;
     let fieldsLen = 0;
     if (fields.length > 0) {
-      fieldsLen = d.latin1Write(fields, ctl[Ctl.Data]!);
-      ctl[Ctl.Data] = ctl[Ctl.Data]! + fieldsLen;
+      const at = ctl[Ctl.Data]!;
+      fieldsLen = putAscii(d, fields, at);
+      if (fieldsLen < 0) fieldsLen = d.latin1Write(fields, at);
+      ctl[Ctl.Data] = at + fieldsLen;
     }
     const bodyLen = body === undefined ? 0 : this.#put(body, room - fieldsLen);
     const o = this.#ops;
@@ -177,14 +183,44 @@ export class Wire {
   /** Has the engine apply what was written (outside a delivery; during one it does so itself). */
   flush(): void {
     this.#flushQueued = false;
-    if (this.#ctl[Ctl.Ops] !== 0) this.#native.applyOps();
+    if (this.#ctl[Ctl.Ops] !== 0) {
+      this.applyCalls++;
+      this.#native.applyOps();
+    }
+  }
+}
+
+/** Strings shorter than this are written byte by byte: cheaper than a call into C++. */
+const SHORT = 64;
+
+/**
+ * Writes a short ASCII string at `at`; its length, or -1 (nothing to trust written) when it is
+ * long or holds other characters (the caller then encodes it properly).
+ */
+function putAscii(buf: Uint8Array, s: string, at: number): number {
+  const n = s.length;
+  if (n > SHORT) return -1;
+  for (let k = 0; k < n; k++) {
+    const c = s.charCodeAt(k);
+    if (c > 0x7f) return -1;
+    buf[at + k] = c;
+  }
+  return n;
+}
+
+/** Copies `len` bytes of `src` at `off` to `dst` at `at` (short runs byte by byte). */
+export function copyBytes(src: Uint8Array, off: number, len: number, dst: Uint8Array, at: number): void {
+  if (len <= SHORT) {
+    for (let k = 0; k < len; k++) dst[at + k] = src[off + k]!;
+  } else {
+    dst.set(src.subarray(off, off + len), at);
   }
 }
 
 /** A Buffer of its own holding `len` bytes of `arena` from `off` (the arena is reused). */
 export function copyOut(arena: Buffer, off: number, len: number): Buffer {
   const b = Buffer.allocUnsafe(len);
-  arena.copy(b, 0, off, off + len);
+  copyBytes(arena, off, len, b, 0);
   return b;
 }
 

@@ -186,32 +186,44 @@ fn check_target(method: &[u8], target: &[u8]) -> Result<(), Error> {
 /// IP literal is bracketed. Anything else (spaces, `/`, `@`, controls) is an invalid Host,
 /// which RFC 9112 §3.2 answers with 400.
 fn is_host_value(v: &[u8]) -> bool {
-    if v.is_empty() {
-        return true;
-    }
-    let (host, port) = if v[0] == b'[' {
-        let Some(close) = v.iter().position(|b| *b == b']') else {
-            return false;
-        };
-        let literal = &v[1..close];
-        let ok = !literal.is_empty()
-            && literal
-                .iter()
-                .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v' | b'V'));
-        if !ok {
-            return false;
+    let (host, port) = match v.first() {
+        None => return true,
+        Some(b'[') => {
+            let Some(close) = v.iter().position(|b| *b == b']') else {
+                return false;
+            };
+            let literal = &v[1..close];
+            let ok = !literal.is_empty()
+                && literal
+                    .iter()
+                    .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v' | b'V'));
+            if !ok {
+                return false;
+            }
+            (&[][..], &v[close + 1..])
         }
-        (&v[..=close], &v[close + 1..])
-    } else {
-        match v.iter().position(|b| *b == b':') {
+        Some(_) => match v.iter().position(|b| *b == b':') {
             Some(i) => (&v[..i], &v[i..]),
             None => (v, &v[v.len()..]),
-        }
+        },
     };
-    let reg_name = |b: &u8| {
-        b.is_ascii_alphanumeric()
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    port_ok && host.iter().all(|b| REG_NAME[*b as usize])
+}
+
+/// Bytes of a reg-name (RFC 3986 §3.2.2: unreserved, `%` of pct-encoded, sub-delims), by byte.
+static REG_NAME: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
             || matches!(
-                b,
+                c,
                 b'-' | b'.'
                     | b'_'
                     | b'~'
@@ -227,16 +239,11 @@ fn is_host_value(v: &[u8]) -> bool {
                     | b','
                     | b';'
                     | b'='
-            )
-    };
-    let host_ok = host.first() == Some(&b'[') || host.iter().all(reg_name);
-    let port_ok = match port {
-        [] => true,
-        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
-        _ => false,
-    };
-    host_ok && port_ok
-}
+            );
+        b += 1;
+    }
+    t
+};
 
 /// `host:port` with a non-empty host and a decimal port (an IPv6 host in brackets).
 fn is_authority_form(t: &[u8]) -> bool {

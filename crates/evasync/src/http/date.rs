@@ -1,22 +1,34 @@
-//! The reactor's clock for HTTP: the time and the `Date` header value, read once per turn (or
-//! command batch) rather than once per request, and the date formatted once per second.
+//! The reactor's clock: the time and the `Date` header value, read once per turn (or batch of
+//! operations) rather than once per request or timer, and the date formatted once per second.
+//! One clock read per refresh: the wall-clock second is derived from the monotonic clock and a
+//! base taken from the system clock, re-taken every minute (so a changed system clock shows
+//! within a minute, as in every server that caches its date).
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use evasync_http1::http_date;
+
+/// How long the wall-clock base is trusted before it is read again.
+const WALL_CLOCK_RESYNC: Duration = Duration::from_secs(60);
 
 /// The time of the current turn and its IMF-fixdate.
 pub(crate) struct DateCache {
     now: Instant,
+    /// When the wall-clock base was read, and the Unix time then (seconds, fraction included).
+    base: Instant,
+    base_unix: Duration,
     secs: u64,
     text: Vec<u8>,
 }
 
 impl Default for DateCache {
     fn default() -> Self {
+        let now = Instant::now();
         let mut d = DateCache {
-            now: Instant::now(),
-            secs: 0,
+            now,
+            base: now,
+            base_unix: unix_now(),
+            secs: u64::MAX,
             text: Vec::new(),
         };
         d.refresh();
@@ -24,14 +36,24 @@ impl Default for DateCache {
     }
 }
 
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 impl DateCache {
-    /// Reads the clocks (start of a turn or of a command batch).
+    /// Reads the clock (start of a turn or of a batch of operations).
     pub fn refresh(&mut self) {
         self.now = Instant::now();
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if secs != self.secs || self.text.is_empty() {
+        let mut since = self.now.saturating_duration_since(self.base);
+        if since >= WALL_CLOCK_RESYNC {
+            self.base = self.now;
+            self.base_unix = unix_now();
+            since = Duration::ZERO;
+        }
+        let secs = (self.base_unix + since).as_secs();
+        if secs != self.secs {
             self.secs = secs;
             self.text = http_date(secs).into_bytes();
         }

@@ -198,7 +198,7 @@ impl HttpConn {
         } else {
             let in_body = self.in_body();
             let why = "the request did not arrive in time (requestTimeout)";
-            self.refuse(408, why, ctx.date, in_body);
+            self.refuse(408, why, ctx.date, ctx.now, in_body);
         }
         self.effects()
     }
@@ -248,7 +248,7 @@ impl HttpConn {
                 Step::NeedMore => return pos,
                 Step::Done => return buf.len(),
                 Step::Refused(e) => {
-                    self.refuse(e.status(), e.reason, ctx.date, in_body);
+                    self.refuse(e.status(), e.reason, ctx.date, ctx.now, in_body);
                     return buf.len();
                 }
                 Step::Head {
@@ -377,7 +377,7 @@ impl HttpConn {
     /// Answers `status` in place of what is being received, then closes. A request whose
     /// response already started cannot be answered twice: the connection then just closes
     /// after what was written.
-    fn refuse(&mut self, status: u16, why: &str, date: &[u8], receiving_body: bool) {
+    fn refuse(&mut self, status: u16, why: &str, date: &[u8], now: Instant, receiving_body: bool) {
         self.draining = true;
         self.pending = None;
         self.input = Vec::new();
@@ -411,7 +411,7 @@ impl HttpConn {
                 self.out.extend_from_slice(&held);
             }
         }
-        self.complete_front();
+        self.complete_front(now);
     }
 
     /// The peer sent FIN: no more requests; close once the owed responses are out (at once
@@ -504,12 +504,12 @@ impl HttpConn {
         headers: &PreparedHeaders,
         body: &[u8],
         close: bool,
-        date: &[u8],
+        clock: &DateCache,
     ) -> Effects {
         let Some(idx) = self.awaiting(seq, close) else {
             return self.effects();
         };
-        let ctx = self.context(idx, date, Some(body.len() as u64));
+        let ctx = self.context(idx, clock.date(), Some(body.len() as u64));
         let mut plan = None;
         self.emit(idx, |out| {
             match encode_prepared_head(out, status, headers, &ctx) {
@@ -527,7 +527,7 @@ impl HttpConn {
             ex.keep_alive = false;
         }
         ex.reply = Reply::Done;
-        self.complete_front();
+        self.complete_front(clock.instant());
         self.effects()
     }
 
@@ -538,12 +538,12 @@ impl HttpConn {
         status: u16,
         headers: &PreparedHeaders,
         close: bool,
-        date: &[u8],
+        clock: &DateCache,
     ) -> Effects {
         let Some(idx) = self.awaiting(seq, close) else {
             return self.effects();
         };
-        let ctx = self.context(idx, date, None);
+        let ctx = self.context(idx, clock.date(), None);
         let mut plan = None;
         self.emit(idx, |out| {
             match encode_prepared_head(out, status, headers, &ctx) {
@@ -562,7 +562,7 @@ impl HttpConn {
             None => {
                 ex.keep_alive = false;
                 ex.reply = Reply::Done;
-                self.complete_front();
+                self.complete_front(clock.instant());
             }
         }
         self.effects()
@@ -584,7 +584,7 @@ impl HttpConn {
     }
 
     /// The end of a streamed response.
-    pub fn finish(&mut self, seq: u32) -> Effects {
+    pub fn finish(&mut self, seq: u32, clock: &DateCache) -> Effects {
         let Some(idx) = self.find(seq) else {
             return self.effects();
         };
@@ -599,14 +599,14 @@ impl HttpConn {
             ex.keep_alive = false;
         }
         ex.reply = Reply::Done;
-        self.complete_front();
+        self.complete_front(clock.instant());
         self.effects()
     }
 
     /// The application failed while handling request `seq` after its response was given or
     /// started: that response is still delivered (a streamed one is ended), then the
     /// connection closes. Requests after it are dropped unanswered; nothing more is read.
-    pub fn close_after(&mut self, seq: u32) -> Effects {
+    pub fn close_after(&mut self, seq: u32, clock: &DateCache) -> Effects {
         self.draining = true;
         self.parser.stop_after_current();
         self.pending = None;
@@ -616,9 +616,9 @@ impl HttpConn {
                 self.exchanges.truncate(idx + 1);
                 self.exchanges[idx].keep_alive = false;
                 if let Reply::Streaming(_) = self.exchanges[idx].reply {
-                    self.finish(seq);
+                    self.finish(seq, clock);
                 } else {
-                    self.complete_front();
+                    self.complete_front(clock.instant());
                 }
             }
             // Its response is out already: close once what is written is flushed.
@@ -630,8 +630,9 @@ impl HttpConn {
         self.effects()
     }
 
-    /// Retires finished exchanges from the front, releasing the held bytes of the next one.
-    fn complete_front(&mut self) {
+    /// Retires finished exchanges from the front, releasing the held bytes of the next one;
+    /// with none left, the idle wait starts `now`.
+    fn complete_front(&mut self, now: Instant) {
         while self
             .exchanges
             .front()
@@ -658,7 +659,7 @@ impl HttpConn {
                 // A pipelined burst grew it; an idle connection gives that back.
                 self.exchanges = VecDeque::new();
             }
-            self.since = Instant::now();
+            self.since = now;
         }
     }
 
@@ -740,6 +741,7 @@ mod tests {
     fn random_traffic_never_panics() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let headers = PreparedHeaders::default();
+        let clock = DateCache::default();
         let mut spans = Vec::new();
         for round in 0..20_000 {
             let opts = HttpServerOptions {
@@ -783,13 +785,13 @@ mod tests {
             while !seqs.is_empty() && !closed {
                 let seq = seqs.swap_remove(rng.below(seqs.len()));
                 let eff = match rng.below(3) {
-                    0 => conn.respond(seq, 200, &headers, b"body", false, b"d"),
+                    0 => conn.respond(seq, 200, &headers, b"body", false, &clock),
                     1 => {
-                        conn.start(seq, 200, &headers, false, b"d");
+                        conn.start(seq, 200, &headers, false, &clock);
                         conn.chunk(seq, b"piece");
-                        conn.finish(seq)
+                        conn.finish(seq, &clock)
                     }
-                    _ => conn.respond(seq, 204, &headers, b"", rng.below(4) == 0, b"d"),
+                    _ => conn.respond(seq, 204, &headers, b"", rng.below(4) == 0, &clock),
                 };
                 closed |= eff.close;
                 conn.out.clear();

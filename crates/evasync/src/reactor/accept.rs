@@ -161,10 +161,10 @@ impl Reactor {
 
     /// A descriptor just came free: listeners waiting out EMFILE may accept again now.
     pub(super) fn descriptor_freed(&mut self) {
-        let now = Instant::now();
         for (lid, l) in self.listeners.iter() {
             if l.paused {
-                self.timers.schedule(now, TimerKey::AcceptRetry(*lid));
+                self.timers
+                    .schedule(Instant::now(), TimerKey::AcceptRetry(*lid));
             }
         }
     }
@@ -196,7 +196,7 @@ impl Reactor {
         let upper = match &http {
             Some(h) => {
                 stats::inc(&self.shared.stats.http_incoming);
-                Upper::HttpServer(Box::new(HttpConn::new(h.clone(), Instant::now())))
+                Upper::HttpServer(Box::new(HttpConn::new(h.clone(), self.http.date.instant())))
             }
             None => {
                 stats::inc(&self.shared.stats.incoming);

@@ -155,7 +155,7 @@ impl Reactor {
         part: Part<'_>,
         sink: &mut dyn EventSink,
     ) {
-        let date = self.http.date.date();
+        let clock = &self.http.date;
         let Some((conn, h)) = open_http(self.conns.get_mut(&id)) else {
             return;
         };
@@ -166,15 +166,15 @@ impl Reactor {
                 headers,
                 body,
                 close,
-            } => h.respond(seq, status, headers, body, close, date),
+            } => h.respond(seq, status, headers, body, close, clock),
             Part::Head {
                 status,
                 headers,
                 close,
-            } => h.start(seq, status, headers, close, date),
+            } => h.start(seq, status, headers, close, clock),
             Part::Chunk(data) => h.chunk(seq, data),
-            Part::End => h.finish(seq),
-            Part::CloseAfter => h.close_after(seq),
+            Part::End => h.finish(seq, clock),
+            Part::CloseAfter => h.close_after(seq, clock),
         };
         if queued + h.out.len() > WRITE_HIGH {
             // The peer is not reading its responses: parse no more of its requests until the

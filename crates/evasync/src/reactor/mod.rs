@@ -224,18 +224,19 @@ impl Reactor {
             || !self.pending_accept.is_empty();
         if work_waiting {
             timeout = Some(Duration::ZERO);
-        } else if let Some(deadline) = self.timers.next_deadline() {
-            let until = deadline.saturating_duration_since(Instant::now());
-            timeout = Some(timeout.map_or(until, |t| t.min(until)));
+        } else if timeout != Some(Duration::ZERO) {
+            if let Some(deadline) = self.timers.next_deadline() {
+                let until = deadline.saturating_duration_since(Instant::now());
+                timeout = Some(timeout.map_or(until, |t| t.min(until)));
+            }
         }
         if let Err(e) = self.poll.poll(&mut self.events, timeout) {
             if e.kind() != ErrorKind::Interrupted {
                 return Err(e);
             }
         }
-        if !self.events.is_empty() {
-            self.http.date.refresh();
-        }
+        // The turn's one clock read: request deadlines, the Date header and timers use it.
+        self.http.date.refresh();
         self.dispatch_readiness(sink);
         self.take_dns_answers(sink);
         self.apply_queued(sink);

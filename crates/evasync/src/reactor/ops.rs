@@ -2,7 +2,7 @@
 //! and HTTP responses, applied in one call, then the responses written (one write per
 //! connection).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::event::{Event, EventSink};
 use crate::http::parse::PreparedHeaders;
@@ -22,8 +22,8 @@ impl Reactor {
         mut results: Option<&mut [f64]>,
         sink: &mut dyn EventSink,
     ) {
-        let now = Instant::now();
         self.http.date.refresh();
+        let now = self.http.date.instant();
         let mut prepared = std::mem::take(&mut self.http.prepared);
         for (i, op) in decode(ops, data).enumerate() {
             if self.stopped {

@@ -30,7 +30,7 @@ impl Reactor {
     /// Fires what is due, routing each entry to its owner. Entries scheduled during this pass
     /// wait for the next one, so no owner can keep a pass going.
     pub(super) fn fire_timers(&mut self, sink: &mut dyn EventSink) {
-        let now = Instant::now();
+        let now = self.http.date.instant();
         let mark = self.timers.mark();
         while let Some((deadline, key)) = self.timers.pop_expired_before(now, mark) {
             match key {
