@@ -4,6 +4,7 @@
  * write per message). Prints "ready <port>" and echoes until killed.
  *   cc -O2 -o echo-epoll echo-epoll.c
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

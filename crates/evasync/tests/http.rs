@@ -353,3 +353,25 @@ fn late_response_to_the_last_allowed_request() {
 fn late_response_during_a_graceful_close() {
     late_response_is_delivered(LastRequest::GracefulClose);
 }
+
+#[test]
+fn a_graceful_close_during_a_streamed_response_closes_after_it_ends() {
+    // The response is under way when the server starts draining: it still ends properly, and
+    // then the connection closes (it used to stay open, idle and without a timer).
+    let r = Running::start();
+    let (server, addr) = r
+        .handle
+        .http_server("127.0.0.1:0".parse().unwrap(), HttpServerOptions::default())
+        .unwrap();
+    let mut c = client(addr);
+    c.write_all(b"GET /s HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    let (id, seq, _, _) = requests(&r, 1)[0].clone();
+    r.handle
+        .http_start(id, seq, Response::head(200, []).unwrap());
+    r.handle.http_chunk(id, seq, b"part".to_vec());
+    r.handle.http_close_server(server, true);
+    r.handle.http_finish(id, seq);
+    let text = read_all(&mut c);
+    assert!(text.ends_with("4\r\npart\r\n0\r\n\r\n"), "{text}");
+    assert!(r.wait_for(5.0, |e| *e == Ev::Released(id)).is_some());
+}

@@ -7,6 +7,7 @@
 
 pub mod client;
 mod date;
+mod responses;
 pub(crate) mod server;
 
 pub use evasync_http1 as parse;

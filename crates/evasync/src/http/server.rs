@@ -1,20 +1,18 @@
 //! One HTTP server connection (the `upper` layer of an accepted connection): the sans-IO request
-//! state machine, the bytes it has not consumed yet, and the exchanges (requests awaiting
-//! responses) in request order. It produces events and wire bytes and says what it wants
+//! state machine, the bytes it has not consumed yet, its deadlines, and its responses in request
+//! order ([`Responses`]). It produces events and wire bytes and says what it wants
 //! ([`Effects`]); the reactor moves the bytes to the socket and closes when told.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
 use evasync_http1::{
-    encode_chunk, encode_prepared_head, reason_phrase, BodyFraming, BodyPlan, HeaderSpan, Limits,
-    PreparedHeaders, ReadState, RequestHead, ResponseContext, ServerConn, Step, Version,
-    LAST_CHUNK,
+    BodyFraming, HeaderSpan, Limits, PreparedHeaders, ReadState, RequestHead, ServerConn, Step,
 };
 
 use crate::buffer::KEEP_BUFFER_MAX;
 use crate::event::{Event, EventSink};
+use crate::http::responses::{error_response, Responses};
 use crate::http::{DateCache, HttpServerOptions};
 use crate::id::Id;
 
@@ -25,29 +23,6 @@ pub(crate) const MAX_IN_FLIGHT: usize = 128;
 pub(crate) const WRITE_HIGH: usize = 256 * 1024;
 /// Unsent response bytes at or below which reading resumes.
 pub(crate) const WRITE_LOW: usize = 64 * 1024;
-
-/// Where a response is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reply {
-    /// The application has not answered yet.
-    Awaiting,
-    /// A streamed response is under way, framed as the plan says.
-    Streaming(BodyPlan),
-    /// The whole response is encoded.
-    Done,
-}
-
-/// A request awaiting (or finishing) its response.
-struct Exchange {
-    seq: u32,
-    version: Version,
-    head_request: bool,
-    /// The connection may stay open after this response.
-    keep_alive: bool,
-    reply: Reply,
-    /// Response bytes produced while an earlier response is still unfinished.
-    held: Vec<u8>,
-}
 
 /// A request whose body is still arriving (whole-body mode): its head, copied out of the input.
 struct PendingRequest {
@@ -95,17 +70,12 @@ pub(crate) struct HttpConn {
     input: Vec<u8>,
     pending: Option<Box<PendingRequest>>,
     next_seq: u32,
-    exchanges: VecDeque<Exchange>,
-    /// Bytes for the socket, in order; the reactor takes them (capacity is kept).
-    pub out: Vec<u8>,
+    /// Responses owed, in request order, and the bytes for the socket.
+    pub responses: Responses,
     /// When the current wait began: the idle keep-alive wait, or the request being received.
     since: Instant,
     /// The deadline of this connection's entry in the timer queue.
     pub armed: Option<Instant>,
-    /// No more requests: the server is closing or the peer sent its FIN.
-    draining: bool,
-    /// The connection must close once `out` is flushed.
-    close_pending: bool,
     /// Reading paused: too many responses awaited.
     pub paused: bool,
     /// Reading paused: the peer does not read its responses (too many unsent bytes).
@@ -126,12 +96,9 @@ impl HttpConn {
             input: Vec::new(),
             pending: None,
             next_seq: 0,
-            exchanges: VecDeque::new(),
-            out: Vec::new(),
+            responses: Responses::default(),
             since: now,
             armed: None,
-            draining: false,
-            close_pending: false,
             paused: false,
             write_paused: false,
             flush_listed: false,
@@ -140,29 +107,21 @@ impl HttpConn {
 
     fn effects(&self) -> Effects {
         Effects {
-            write: !self.out.is_empty(),
-            close: self.close_pending,
+            write: !self.responses.out.is_empty(),
+            close: self.responses.close_pending,
         }
-    }
-
-    /// `out` was handed to the socket: empty it, keeping its memory unless a big response grew
-    /// it (a keep-alive connection should not hold that for its life).
-    pub fn recycle_out(&mut self) {
-        if self.out.capacity() > KEEP_BUFFER_MAX {
-            self.out = Vec::new();
-        } else {
-            self.out.clear();
-        }
-    }
-
-    /// The connection must close once its bytes are out.
-    pub fn close_pending(&self) -> bool {
-        self.close_pending
     }
 
     /// True when nothing is under way: no partial request, no response awaited.
     pub fn is_idle(&self) -> bool {
-        self.exchanges.is_empty() && self.parser.is_between_requests() && self.input.is_empty()
+        self.responses.is_empty() && self.parser.is_between_requests() && self.input.is_empty()
+    }
+
+    /// No more requests will be read on this connection.
+    fn stop_reading(&mut self) {
+        self.parser.stop_after_current();
+        self.pending = None;
+        self.input = Vec::new();
     }
 
     /// When the connection times out, if it can. Defined for every state of the request side:
@@ -181,7 +140,7 @@ impl HttpConn {
         };
         let idle = matches!(self.parser.state(), ReadState::Head)
             && self.input.is_empty()
-            && self.exchanges.is_empty();
+            && self.responses.is_empty();
         if receiving {
             self.opts.request_timeout.map(|t| self.since + t)
         } else if idle {
@@ -193,12 +152,12 @@ impl HttpConn {
 
     /// The deadline passed: 408 for a request being received, a quiet close for an idle one.
     pub fn timed_out(&mut self, ctx: &mut Ctx<'_>) -> Effects {
-        if self.exchanges.is_empty() && self.parser.is_between_requests() && self.input.is_empty() {
-            self.close_pending = true;
+        if self.is_idle() {
+            self.responses.close_pending = true;
         } else {
             let in_body = self.in_body();
             let why = "the request did not arrive in time (requestTimeout)";
-            self.refuse(408, why, ctx.date, ctx.now, in_body);
+            self.refuse(408, why, ctx.date, in_body);
         }
         self.effects()
     }
@@ -239,7 +198,7 @@ impl HttpConn {
     fn process(&mut self, buf: &[u8], ctx: &mut Ctx<'_>, sink: &mut dyn EventSink) -> usize {
         let mut pos = 0;
         loop {
-            if self.exchanges.len() >= MAX_IN_FLIGHT && self.parser.is_between_requests() {
+            if self.responses.len() >= MAX_IN_FLIGHT && self.parser.is_between_requests() {
                 self.paused = true;
                 return pos;
             }
@@ -248,7 +207,7 @@ impl HttpConn {
                 Step::NeedMore => return pos,
                 Step::Done => return buf.len(),
                 Step::Refused(e) => {
-                    self.refuse(e.status(), e.reason, ctx.date, ctx.now, in_body);
+                    self.refuse(e.status(), e.reason, ctx.date, in_body);
                     return buf.len();
                 }
                 Step::Head {
@@ -261,20 +220,15 @@ impl HttpConn {
                     pos += consumed;
                     let seq = self.next_seq;
                     self.next_seq = self.next_seq.wrapping_add(1);
-                    self.exchanges.push_back(Exchange {
-                        seq,
-                        version: head.version,
-                        head_request: head.method.of(head_bytes) == b"HEAD",
-                        keep_alive: !last,
-                        reply: Reply::Awaiting,
-                        held: Vec::new(),
-                    });
+                    let head_request = head.method.of(head_bytes) == b"HEAD";
+                    self.responses
+                        .expect(seq, head.version, head_request, !last);
                     if !body {
                         self.report(seq, &head, head_bytes, ctx, &[], true, sink);
                         continue;
                     }
                     if head.expect_continue {
-                        self.interim_continue();
+                        self.responses.interim_continue();
                     }
                     if self.opts.stream_body {
                         self.report(seq, &head, head_bytes, ctx, &[], false, sink);
@@ -357,15 +311,6 @@ impl HttpConn {
         });
     }
 
-    /// `100 Continue` for the request just read, when no earlier response is still owed (an
-    /// interim response may not overtake them; the client then sends its body after its own
-    /// short wait, as RFC 9110 §10.1.1 lets it).
-    fn interim_continue(&mut self) {
-        if self.exchanges.len() == 1 {
-            self.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
-    }
-
     /// True while a request body is being read.
     fn in_body(&self) -> bool {
         matches!(
@@ -377,41 +322,14 @@ impl HttpConn {
     /// Answers `status` in place of what is being received, then closes. A request whose
     /// response already started cannot be answered twice: the connection then just closes
     /// after what was written.
-    fn refuse(&mut self, status: u16, why: &str, date: &[u8], now: Instant, receiving_body: bool) {
-        self.draining = true;
-        self.pending = None;
-        self.input = Vec::new();
-        let bytes = error_response(status, why, date);
-        // The request whose body is being received, if not answered yet, is the one refused;
-        // otherwise the refusal is a new exchange at the end.
-        match self.exchanges.back_mut() {
-            Some(ex) if receiving_body && ex.reply == Reply::Awaiting => {
-                ex.keep_alive = false;
-                ex.reply = Reply::Done;
-                ex.held = bytes;
-            }
-            Some(ex) if receiving_body => {
-                ex.keep_alive = false;
-            }
-            _ => self.exchanges.push_back(Exchange {
-                seq: self.next_seq.wrapping_sub(1),
-                version: Version::Http11,
-                head_request: false,
-                keep_alive: false,
-                reply: Reply::Done,
-                held: bytes,
-            }),
-        }
+    fn refuse(&mut self, status: u16, why: &str, date: &[u8], receiving_body: bool) {
+        self.stop_reading();
         // Nothing more will be parsed on this connection.
         self.parser = ServerConn::new(Limits::default(), 0, 1);
         self.parser.stop_after_current();
-        if self.exchanges.len() == 1 {
-            if let Some(front) = self.exchanges.front_mut() {
-                let held = std::mem::take(&mut front.held);
-                self.out.extend_from_slice(&held);
-            }
-        }
-        self.complete_front(now);
+        let bytes = error_response(status, why, date);
+        self.responses
+            .refuse(bytes, self.next_seq.wrapping_sub(1), receiving_body);
     }
 
     /// The peer sent FIN: no more requests; close once the owed responses are out (at once
@@ -424,79 +342,21 @@ impl HttpConn {
             ReadState::Head => !self.input.is_empty(),
             ReadState::Done => false,
         };
-        self.parser.stop_after_current();
-        self.draining = true;
-        if partial || self.exchanges.is_empty() {
-            self.exchanges.clear();
-            self.close_pending = true;
-        } else if let Some(last) = self.exchanges.back_mut() {
-            last.keep_alive = false;
-        }
+        self.stop_reading();
+        self.responses.no_more_requests(partial);
         self.effects()
     }
 
     /// The server is closing gracefully: finish what is owed with `Connection: close`, read no
-    /// new request. Idle connections close at once.
+    /// new request (a body being received is still read). Idle connections close at once.
     pub fn drain(&mut self) -> Effects {
         let idle = self.is_idle();
-        self.draining = true;
         self.parser.stop_after_current();
-        if idle {
-            self.close_pending = true;
-        } else if let Some(last) = self.exchanges.back_mut() {
-            if last.reply == Reply::Awaiting {
-                last.keep_alive = false;
-            }
-        }
+        self.responses.no_more_requests(idle);
         self.effects()
     }
 
-    /// Index of exchange `seq` if it still awaits its response (a response to an unknown or
-    /// answered request is dropped); `close` marks it as the connection's last.
-    fn awaiting(&mut self, seq: u32, close: bool) -> Option<usize> {
-        let idx = self.find(seq)?;
-        let ex = &mut self.exchanges[idx];
-        if ex.reply != Reply::Awaiting {
-            return None;
-        }
-        if close {
-            ex.keep_alive = false;
-        }
-        Some(idx)
-    }
-
-    /// Index of the exchange `seq` still awaiting (or streaming) a response.
-    fn find(&self, seq: u32) -> Option<usize> {
-        self.exchanges.iter().position(|e| e.seq == seq)
-    }
-
-    /// Appends bytes of exchange `idx`: to the wire if it is the oldest, else held back.
-    fn emit(&mut self, idx: usize, bytes: impl FnOnce(&mut Vec<u8>)) {
-        if idx == 0 {
-            bytes(&mut self.out);
-        } else if let Some(ex) = self.exchanges.get_mut(idx) {
-            bytes(&mut ex.held);
-        }
-    }
-
-    fn context<'d>(
-        &self,
-        idx: usize,
-        date: &'d [u8],
-        body_len: Option<u64>,
-    ) -> ResponseContext<'d> {
-        let ex = &self.exchanges[idx];
-        ResponseContext {
-            version: ex.version,
-            head_request: ex.head_request,
-            keep_alive: ex.keep_alive,
-            date,
-            body_len,
-        }
-    }
-
-    /// A whole response for request `seq`. A response to an unknown or answered request is
-    /// dropped (its connection failed, or the binding already refused the second answer).
+    /// A whole response for request `seq`.
     pub fn respond(
         &mut self,
         seq: u32,
@@ -506,28 +366,12 @@ impl HttpConn {
         close: bool,
         clock: &DateCache,
     ) -> Effects {
-        let Some(idx) = self.awaiting(seq, close) else {
-            return self.effects();
-        };
-        let ctx = self.context(idx, clock.date(), Some(body.len() as u64));
-        let mut plan = None;
-        self.emit(idx, |out| {
-            match encode_prepared_head(out, status, headers, &ctx) {
-                Ok(p) => {
-                    if let BodyPlan::Length(_) = p.body {
-                        out.extend_from_slice(body);
-                    }
-                    plan = Some(p);
-                }
-                Err(_) => out.extend_from_slice(&error_response(500, "", ctx.date)),
-            }
-        });
-        let ex = &mut self.exchanges[idx];
-        if plan.map_or(true, |p| p.close) {
-            ex.keep_alive = false;
+        if self
+            .responses
+            .respond(seq, status, headers, body, close, clock)
+        {
+            self.since = clock.instant();
         }
-        ex.reply = Reply::Done;
-        self.complete_front(clock.instant());
         self.effects()
     }
 
@@ -540,132 +384,38 @@ impl HttpConn {
         close: bool,
         clock: &DateCache,
     ) -> Effects {
-        let Some(idx) = self.awaiting(seq, close) else {
-            return self.effects();
-        };
-        let ctx = self.context(idx, clock.date(), None);
-        let mut plan = None;
-        self.emit(idx, |out| {
-            match encode_prepared_head(out, status, headers, &ctx) {
-                Ok(p) => plan = Some(p),
-                Err(_) => out.extend_from_slice(&error_response(500, "", ctx.date)),
-            }
-        });
-        let ex = &mut self.exchanges[idx];
-        match plan {
-            Some(p) => {
-                if p.close {
-                    ex.keep_alive = false;
-                }
-                ex.reply = Reply::Streaming(p.body);
-            }
-            None => {
-                ex.keep_alive = false;
-                ex.reply = Reply::Done;
-                self.complete_front(clock.instant());
-            }
+        if self.responses.start(seq, status, headers, close, clock) {
+            self.since = clock.instant();
         }
         self.effects()
     }
 
     /// A piece of a streamed response body.
     pub fn chunk(&mut self, seq: u32, data: &[u8]) -> Effects {
-        let Some(idx) = self.find(seq) else {
-            return self.effects();
-        };
-        match self.exchanges[idx].reply {
-            Reply::Streaming(BodyPlan::Chunked) => self.emit(idx, |out| encode_chunk(out, data)),
-            Reply::Streaming(BodyPlan::Length(_)) | Reply::Streaming(BodyPlan::UntilClose) => {
-                self.emit(idx, |out| out.extend_from_slice(data))
-            }
-            _ => {}
-        }
+        self.responses.chunk(seq, data);
         self.effects()
     }
 
     /// The end of a streamed response.
     pub fn finish(&mut self, seq: u32, clock: &DateCache) -> Effects {
-        let Some(idx) = self.find(seq) else {
-            return self.effects();
-        };
-        let Reply::Streaming(plan) = self.exchanges[idx].reply else {
-            return self.effects();
-        };
-        if plan == BodyPlan::Chunked {
-            self.emit(idx, |out| out.extend_from_slice(LAST_CHUNK));
+        if self.responses.finish(seq) {
+            self.since = clock.instant();
         }
-        let ex = &mut self.exchanges[idx];
-        if plan == BodyPlan::UntilClose {
-            ex.keep_alive = false;
-        }
-        ex.reply = Reply::Done;
-        self.complete_front(clock.instant());
         self.effects()
     }
 
     /// The application failed while handling request `seq` after its response was given or
     /// started: that response is still delivered (a streamed one is ended), then the
     /// connection closes. Requests after it are dropped unanswered; nothing more is read.
-    pub fn close_after(&mut self, seq: u32, clock: &DateCache) -> Effects {
-        self.draining = true;
-        self.parser.stop_after_current();
-        self.pending = None;
-        self.input = Vec::new();
-        match self.find(seq) {
-            Some(idx) => {
-                self.exchanges.truncate(idx + 1);
-                self.exchanges[idx].keep_alive = false;
-                if let Reply::Streaming(_) = self.exchanges[idx].reply {
-                    self.finish(seq, clock);
-                } else {
-                    self.complete_front(clock.instant());
-                }
-            }
-            // Its response is out already: close once what is written is flushed.
-            None => {
-                self.exchanges.clear();
-                self.close_pending = true;
-            }
-        }
+    pub fn close_after(&mut self, seq: u32) -> Effects {
+        self.stop_reading();
+        self.responses.close_after(seq);
         self.effects()
-    }
-
-    /// Retires finished exchanges from the front, releasing the held bytes of the next one;
-    /// with none left, the idle wait starts `now`.
-    fn complete_front(&mut self, now: Instant) {
-        while self
-            .exchanges
-            .front()
-            .is_some_and(|e| e.reply == Reply::Done)
-        {
-            let Some(done) = self.exchanges.pop_front() else {
-                break;
-            };
-            if !done.keep_alive {
-                self.exchanges.clear();
-                self.close_pending = true;
-                return;
-            }
-            if let Some(next) = self.exchanges.front_mut() {
-                let held = std::mem::take(&mut next.held);
-                self.out.extend_from_slice(&held);
-            }
-        }
-        if self.exchanges.is_empty() {
-            if self.draining && self.parser.is_between_requests() {
-                self.close_pending = true;
-            }
-            if self.exchanges.capacity() > 16 {
-                // A pipelined burst grew it; an idle connection gives that back.
-                self.exchanges = VecDeque::new();
-            }
-            self.since = now;
-        }
     }
 
     /// Reading may go on: fewer responses are owed than the pipelining bound.
     pub fn can_resume(&self) -> bool {
-        self.paused && self.exchanges.len() < MAX_IN_FLIGHT
+        self.paused && self.responses.len() < MAX_IN_FLIGHT
     }
 
     /// True when requests may be read: neither bound holds reading back.
@@ -678,30 +428,6 @@ impl HttpConn {
         self.paused = false;
         self.feed(&[], ctx, sink)
     }
-}
-
-/// A minimal response for a refusal the server makes itself; the connection closes after it.
-/// Its plain-text body says why (`why`, which names the limit or rule, e.g. "too many header
-/// fields (maxHeaders)"), so whoever reads the response learns which option to change.
-fn error_response(status: u16, why: &str, date: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(160 + why.len());
-    let kind = if why.is_empty() {
-        ""
-    } else {
-        "Content-Type: text/plain; charset=utf-8\r\n"
-    };
-    out.extend_from_slice(
-        format!(
-            "HTTP/1.1 {status} {}\r\n{kind}Content-Length: {}\r\nConnection: close\r\nDate: ",
-            reason_phrase(status),
-            why.len()
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(date);
-    out.extend_from_slice(b"\r\n\r\n");
-    out.extend_from_slice(why.as_bytes());
-    out
 }
 
 #[cfg(test)]
@@ -777,9 +503,9 @@ mod tests {
                 };
                 let eff = conn.feed(&input[pos..pos + n], &mut ctx, &mut sink);
                 pos += n;
-                assert!(conn.exchanges.len() <= MAX_IN_FLIGHT + 1);
+                assert!(conn.responses.len() <= MAX_IN_FLIGHT + 1);
                 closed |= eff.close;
-                conn.out.clear();
+                conn.responses.out.clear();
             }
             // Answer what arrived, in a random order and way.
             while !seqs.is_empty() && !closed {
@@ -794,7 +520,7 @@ mod tests {
                     _ => conn.respond(seq, 204, &headers, b"", rng.below(4) == 0, &clock),
                 };
                 closed |= eff.close;
-                conn.out.clear();
+                conn.responses.out.clear();
             }
         }
     }

@@ -174,9 +174,9 @@ impl Reactor {
             } => h.start(seq, status, headers, close, clock),
             Part::Chunk(data) => h.chunk(seq, data),
             Part::End => h.finish(seq, clock),
-            Part::CloseAfter => h.close_after(seq, clock),
+            Part::CloseAfter => h.close_after(seq),
         };
-        if queued + h.out.len() > WRITE_HIGH {
+        if queued + h.responses.out.len() > WRITE_HIGH {
             // The peer is not reading its responses: parse no more of its requests until the
             // queue drains (see `http_write_drained`).
             h.write_paused = true;
@@ -274,10 +274,10 @@ impl Reactor {
             return;
         };
         let conn = &mut slot.conn;
-        let close = h.close_pending();
-        if !h.out.is_empty() && conn.phase == Phase::Open {
-            let result = conn.write_or_queue(&h.out);
-            h.recycle_out();
+        let close = h.responses.close_pending;
+        if !h.responses.out.is_empty() && conn.phase == Phase::Open {
+            let result = conn.write_or_queue(&h.responses.out);
+            h.responses.recycle_out();
             match result {
                 Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
                 Err(e) => {

@@ -358,6 +358,22 @@ mod tests {
     }
 
     #[test]
+    fn a_full_batch_asks_the_reactor_to_stop_reading() {
+        let mut b = EventBatch::default();
+        let chunk = vec![0u8; 64 * 1024];
+        while b.arena.len() < BATCH_HIGH {
+            assert!(!b.backpressured());
+            b.encode(Event::Data {
+                id: 1,
+                data: &chunk,
+            });
+        }
+        assert!(b.backpressured());
+        b.clear();
+        assert!(!b.backpressured(), "delivered: reading goes on");
+    }
+
+    #[test]
     fn endpoints_carry_ipv4_as_numbers_and_ipv6_as_text() {
         let mut b = EventBatch::default();
         let v4 = |p| SocketAddr::from(([127, 0, 0, 1], p));
