@@ -42,6 +42,8 @@ mod conn;
 pub mod dns;
 mod error;
 mod event;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod http;
 mod id;
 mod net;

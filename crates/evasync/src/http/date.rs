@@ -59,6 +59,12 @@ impl DateCache {
         }
     }
 
+    /// Sets the clock to `now` (a harness that moves time itself).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn set(&mut self, now: Instant) {
+        self.now = now;
+    }
+
     /// The date as header value bytes.
     pub fn date(&self) -> &[u8] {
         &self.text
