@@ -47,6 +47,8 @@ pub struct ServerOptions {
     pub allow_half_open: bool,
     /// Enable TCP keepalive on accepted sockets with this idle time.
     pub keep_alive: Option<Duration>,
+    /// Speak TLS on accepted sockets: the connection is announced once the handshake is done.
+    pub tls: Option<crate::tls::TlsServerConfig>,
 }
 
 /// Options for an outgoing connection.
@@ -68,4 +70,7 @@ pub struct ConnectOptions {
     pub allow_half_open: bool,
     /// Address family to keep after resolving a name: 0 any, 4 or 6.
     pub family: u8,
+    /// Speak TLS: the connection is announced once the handshake is done; the connect
+    /// timeout covers the handshake too.
+    pub tls: Option<crate::tls::TlsClientConfig>,
 }

@@ -82,6 +82,8 @@ pub struct Error {
     pub errno: i32,
     /// What failed, naming the operation and peer.
     pub message: String,
+    /// For TLS failures: the case as Node names it (`CERT_HAS_EXPIRED`, …).
+    pub tls: Option<crate::tls::TlsErrorCode>,
 }
 
 impl Error {
@@ -91,6 +93,7 @@ impl Error {
             kind,
             errno: 0,
             message: message.into(),
+            tls: None,
         }
     }
 
@@ -100,6 +103,7 @@ impl Error {
             kind: ErrorKind::from_io(err),
             errno: err.raw_os_error().unwrap_or(0),
             message: format!("{op} failed: {}", describe_io(err)),
+            tls: None,
         }
     }
 
@@ -109,6 +113,7 @@ impl Error {
             kind: ErrorKind::Timeout,
             errno: ETIMEDOUT,
             message: format!("{op} timed out"),
+            tls: None,
         }
     }
 }

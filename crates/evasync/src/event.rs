@@ -141,6 +141,24 @@ pub enum Event<'a> {
         /// Until when an address answer may be reused (its records' TTL), if known.
         valid_until: Option<std::time::Instant>,
     },
+    /// A TLS handshake finished. Comes before the [`Event::Connected`] / [`Event::Accepted`]
+    /// that announces the connection (or alone, for a socket upgraded with STARTTLS).
+    TlsEstablished {
+        /// The socket.
+        id: Id,
+        /// What was established.
+        info: &'a crate::tls::TlsInfo,
+    },
+    /// A TLS server (with `sni_callback`) met a ClientHello asking for `name`: answer with
+    /// [`crate::Handle::tls_configure`]. The connection is not announced yet.
+    TlsSniRequest {
+        /// The listener.
+        server: Id,
+        /// The socket.
+        id: Id,
+        /// The server name asked for (lower-case).
+        name: &'a str,
+    },
     /// A synthetic event asked for with [`crate::Command::EmitTicks`], for measuring delivery.
     Tick {
         /// The sequence number within its request.

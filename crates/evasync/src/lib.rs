@@ -36,6 +36,10 @@
 //! ```
 #![deny(missing_docs)]
 
+// Lets files shared with the integration tests name this crate `evasync` in unit tests too.
+#[cfg(test)]
+extern crate self as evasync;
+
 mod buffer;
 mod config;
 mod conn;
@@ -50,6 +54,7 @@ mod net;
 mod reactor;
 mod stats;
 mod timer;
+pub mod tls;
 pub mod wire;
 
 pub use config::{ConnectOptions, ReactorConfig, ServerOptions};
@@ -59,5 +64,5 @@ pub use id::Id;
 #[cfg(unix)]
 pub use net::listen::listener_from_fd;
 pub use net::listen::{bind_listener, bind_listener_with, BoundListener};
-pub use reactor::{Handle, Reactor};
+pub use reactor::{Handle, Reactor, TlsSide};
 pub use stats::StatsSnapshot;

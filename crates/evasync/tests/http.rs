@@ -158,6 +158,7 @@ fn the_client_talks_to_the_server_over_a_pooled_connection() {
         timeout: Some(Duration::from_secs(5)),
         keep_alive: true,
         max_connections: 4,
+        tls: None,
     };
     for path in ["/one", "/two"] {
         let id = r.handle.http_client(request(path));

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! upper:   the reactor's business (raw callbacks, an HTTP server or client connection)
-//! filter:  Plain │ (TLS next)                  ← bytes in, bytes out
+//! filter:  Plain │ TLS (rustls)                ← bytes in, bytes out
 //! io:      TCP stream │ (Unix stream, pipe)    ← mio sources
 //! ```
 //!
@@ -15,6 +15,7 @@
 mod filter;
 pub(crate) mod io;
 pub(crate) mod table;
+mod tls_io;
 
 use std::io::{ErrorKind, IoSlice};
 use std::net::SocketAddr;
@@ -70,6 +71,9 @@ pub(crate) mod flag {
     pub const WRITE_TIMER: u16 = 1 << 11;
     /// The application closed the socket (events other than flush errors are no longer wanted).
     pub const APP_CLOSED: u16 = 1 << 12;
+    /// The connection was announced (`Connected` / `Accepted`); a TLS one is announced after
+    /// its handshake, so a failed handshake is the listener's business, not a socket's.
+    pub const ANNOUNCED: u16 = 1 << 13;
 }
 
 /// State kept only while connecting.
@@ -81,6 +85,8 @@ pub(crate) struct Connecting {
     pub opts: ConnectOptions,
     /// What the user asked for, for messages ("connect to example.com:80").
     pub target: String,
+    /// The host asked for (the TLS server name unless the configuration names another).
+    pub host: String,
     /// The last error met, reported when no address is left.
     pub last_error: Option<std::io::Error>,
     /// Attempts in flight (Happy Eyeballs races several, 250 ms apart).
@@ -116,6 +122,14 @@ pub(crate) enum ReadOutcome {
     Eof,
     /// The read failed.
     Failed(std::io::Error),
+    /// TLS: the handshake just finished. Input that came with it is held; read again (after
+    /// announcing the connection) to have it delivered.
+    Established,
+    /// TLS server: the ClientHello names this server; the application chooses the
+    /// configuration ([`crate::tls::session::TlsSession::configure`]), then read again.
+    AskConfig(String),
+    /// TLS: the peer broke the protocol or a certificate was refused (alert sent).
+    TlsFailed(rustls::Error),
 }
 
 /// A connection held by the reactor: io and filter, the write queue, timeouts, flags.
@@ -183,6 +197,16 @@ impl Conn {
         matches!(self.phase, Phase::Open | Phase::Closing)
     }
 
+    /// True while a TLS handshake is in progress (no plaintext flows yet).
+    pub fn handshaking(&self) -> bool {
+        self.filter.tls().is_some_and(|s| !s.is_established())
+    }
+
+    /// True while anything waits to be written: queued plaintext, or TLS records.
+    pub fn has_pending_output(&self) -> bool {
+        !self.wq.is_empty() || self.filter.tls().is_some_and(|s| !s.pending_out().is_empty())
+    }
+
     /// "read from 127.0.0.1:5000" style phrase for messages.
     pub fn describe(&self, op: &str) -> String {
         match (&self.peer, &self.connecting) {
@@ -224,18 +248,23 @@ impl Conn {
         }
     }
 
-    /// When the read timeout fires, if one applies: set, open, reading enabled, no EOF yet.
+    /// When the read timeout fires, if one applies: set, open, reading enabled, no EOF yet, not
+    /// in a TLS handshake (the handshake timeout covers that).
     pub fn read_deadline(&self) -> Option<Instant> {
         let t = self.timeouts.as_ref()?;
-        let applies =
-            self.phase == Phase::Open && self.has(flag::READ_ENABLED) && !self.has(flag::EOF);
+        let applies = self.phase == Phase::Open
+            && self.has(flag::READ_ENABLED)
+            && !self.has(flag::EOF)
+            && !self.handshaking();
         applies.then_some(t.last_read + t.read?)
     }
 
-    /// When the write timeout fires, if one applies: set, and data queued.
+    /// When the write timeout fires, if one applies: set, data waiting, not in a TLS
+    /// handshake.
     pub fn write_deadline(&self) -> Option<Instant> {
         let t = self.timeouts.as_ref()?;
-        (self.is_live() && !self.wq.is_empty()).then_some(t.last_write + t.write?)
+        (self.is_live() && self.has_pending_output() && !self.handshaking())
+            .then_some(t.last_write + t.write?)
     }
 
     // ----- reading -----
@@ -265,6 +294,12 @@ impl Conn {
             deliver(data);
         });
         crate::stats::add(bytes_read, got);
+        let outcome = match (self.send_tls_output(), outcome) {
+            // A failure's alert goes out if the socket takes it; the failure is what counts.
+            (_, failed @ ReadOutcome::TlsFailed(_)) => failed,
+            (Err(e), _) => ReadOutcome::Failed(e),
+            (Ok(_), outcome) => outcome,
+        };
         if let ReadOutcome::Stopped = outcome {
             self.queue_read(id, pending_read);
         }
@@ -285,6 +320,9 @@ impl Conn {
         mut budget: usize,
         deliver: &mut dyn FnMut(&[u8]),
     ) -> ReadOutcome {
+        if let Filter::Tls(_) = self.filter {
+            return self.read_tls(scratch, budget, deliver);
+        }
         let Some(io) = self.io.as_mut() else {
             return ReadOutcome::Drained;
         };
@@ -295,9 +333,7 @@ impl Conn {
                     if let Some(t) = self.timeouts.as_mut() {
                         t.last_read = Instant::now();
                     }
-                    match self.filter {
-                        Filter::Plain => deliver(&scratch[..n]),
-                    }
+                    deliver(&scratch[..n]);
                     if n < scratch.len() && self.flags & flag::PEER_FIN == 0 {
                         self.flags &= !flag::READABLE;
                         return ReadOutcome::Drained;
@@ -340,8 +376,12 @@ impl Conn {
         self.wq.add(data);
     }
 
-    /// Writes queued data while the kernel takes it. Returns the bytes written, or the error.
-    pub fn flush(&mut self) -> std::io::Result<usize> {
+    /// Writes queued data while the kernel takes it (sealing it into records first over TLS,
+    /// in `scratch`). Returns the bytes written to the socket, or the error.
+    pub fn flush(&mut self, scratch: &mut [u8]) -> std::io::Result<usize> {
+        if let Filter::Tls(_) = self.filter {
+            return self.flush_tls(scratch);
+        }
         let Some(io) = self.io.as_mut() else {
             return Ok(0);
         };
@@ -375,8 +415,11 @@ impl Conn {
     }
 
     /// Writes `data` at once if nothing is queued before it and the kernel takes it; queues
-    /// what is left. Returns the bytes written now.
-    pub fn write_or_queue(&mut self, data: &[u8]) -> std::io::Result<usize> {
+    /// what is left. Returns the bytes written to the socket now.
+    pub fn write_or_queue(&mut self, data: &[u8], scratch: &mut [u8]) -> std::io::Result<usize> {
+        if let Filter::Tls(_) = self.filter {
+            return self.write_tls_or_queue(data, scratch);
+        }
         let mut written = 0;
         if self.wq.is_empty() && self.flags & flag::WRITABLE != 0 {
             if let Some(io) = self.io.as_mut() {

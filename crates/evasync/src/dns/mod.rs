@@ -92,6 +92,7 @@ pub fn dns_error(code: DnsErrorCode, message: String) -> Error {
         kind: ErrorKind::Dns,
         errno: code as i32,
         message,
+        tls: None,
     }
 }
 

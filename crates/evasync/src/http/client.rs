@@ -39,6 +39,8 @@ pub struct ClientRequest {
     pub keep_alive: bool,
     /// Most connections to this origin at once.
     pub max_connections: usize,
+    /// Speak TLS (`https://`): connections are pooled per TLS configuration too.
+    pub tls: Option<crate::tls::TlsClientConfig>,
 }
 
 /// What a request is made of, before encoding.
@@ -91,7 +93,23 @@ impl ClientRequest {
             timeout: spec.timeout,
             keep_alive: spec.keep_alive,
             max_connections: spec.max_connections,
+            tls: None,
         })
+    }
+
+    /// The pool this request's connections belong to: scheme, host, port and, over TLS, the
+    /// configuration (equal options share one) and the server name.
+    fn origin(&self) -> String {
+        match &self.tls {
+            None => format!("{}:{}", self.host, self.port),
+            Some(t) => format!(
+                "https://{}:{}#{:p}/{}",
+                self.host,
+                self.port,
+                std::sync::Arc::as_ptr(&t.rustls),
+                t.server_name.as_deref().unwrap_or("")
+            ),
+        }
     }
 }
 
@@ -133,7 +151,7 @@ pub(crate) struct Pools {
 impl Pools {
     /// Queues request `id` for its origin; returns the origin.
     pub fn enqueue(&mut self, id: Id, req: ClientRequest) -> String {
-        let origin = format!("{}:{}", req.host, req.port);
+        let origin = req.origin();
         self.pools
             .entry(origin.clone())
             .or_default()

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use mio::{Interest, Token};
 
 use crate::config::ServerOptions;
-use crate::conn::{Conn, Io};
+use crate::conn::{flag, Conn, Filter, Io};
+use crate::tls::session::TlsSession;
 use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::http::{HttpConn, HttpServerOptions};
@@ -39,6 +40,13 @@ pub(super) struct Listener {
     backoff: Duration,
     /// Set for HTTP servers: accepted connections speak HTTP.
     http: Option<Arc<HttpServerOptions>>,
+}
+
+impl Listener {
+    /// The TLS configuration of accepted connections, if they speak TLS.
+    pub fn tls_config(&self) -> Option<&crate::tls::TlsServerConfig> {
+        self.opts.tls.as_ref()
+    }
 }
 
 /// True for the accept errors that mean "out of descriptors or memory": keep serving, retry later.
@@ -204,6 +212,13 @@ impl Reactor {
                 Upper::Raw
             }
         };
+        let tls = opts.tls.as_ref().map(|cfg| {
+            conn.filter = Filter::Tls(Box::new(TlsSession::server(cfg)));
+            cfg.handshake_timeout
+        });
+        if tls.is_none() {
+            conn.flags |= flag::ANNOUNCED;
+        }
         self.conns.insert(
             id,
             Slot {
@@ -217,12 +232,16 @@ impl Reactor {
         } else {
             self.arm_read_timer(id);
         }
-        sink.event(Event::Accepted {
-            server,
-            id,
-            fd,
-            local,
-            remote,
-        });
+        match tls {
+            // Announced once the handshake is done.
+            Some(timeout) => self.arm_handshake_timer(id, timeout),
+            None => sink.event(Event::Accepted {
+                server,
+                id,
+                fd,
+                local,
+                remote,
+            }),
+        }
     }
 }

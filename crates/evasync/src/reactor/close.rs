@@ -75,7 +75,7 @@ impl Reactor {
             return;
         };
         slot.conn.phase = Phase::Closing;
-        if slot.conn.wq.is_empty() {
+        if !slot.conn.has_pending_output() {
             self.finish_close(id, sink);
         } else {
             self.flush_conn(id, sink);
@@ -84,6 +84,20 @@ impl Reactor {
     }
 
     pub(super) fn finish_close(&mut self, id: Id, sink: &mut dyn EventSink) {
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if slot.conn.queue_close_notify() {
+            // TLS: close_notify goes out before the FIN (this runs again once it has).
+            self.flush_conn(id, sink);
+            if self
+                .conns
+                .get(&id)
+                .is_some_and(|s| s.conn.has_pending_output())
+            {
+                return self.arm_write_timer(id);
+            }
+        }
         let Reactor { conns, scratch, .. } = self;
         let Some(slot) = conns.get_mut(&id) else {
             return;

@@ -179,6 +179,30 @@ pub(crate) enum Command {
         /// Drop queued bytes and reset.
         force: bool,
     },
+    /// Upgrade an open plain socket to TLS (STARTTLS).
+    StartTls {
+        /// Socket id.
+        id: Id,
+        /// Which side this end plays, with its configuration.
+        side: TlsSide,
+    },
+    /// The application's answer to [`crate::Event::TlsSniRequest`].
+    TlsConfigure {
+        /// Socket id.
+        id: Id,
+        /// The certificate to present (None: the server's default), or why the application
+        /// could not choose one (the handshake then fails).
+        answer: Result<Option<crate::tls::TlsIdentity>, String>,
+    },
     /// Close everything without reporting and stop: [`crate::Reactor::stopped`] turns true.
     Exit,
+}
+
+/// The side a socket plays in a TLS handshake it starts late (STARTTLS).
+#[derive(Debug, Clone)]
+pub enum TlsSide {
+    /// The client, verifying the server as the configuration says.
+    Client(crate::tls::TlsClientConfig),
+    /// The server.
+    Server(crate::tls::TlsServerConfig),
 }

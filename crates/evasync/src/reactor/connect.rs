@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mio::Token;
 
 use crate::config::ConnectOptions;
-use crate::conn::{flag, Conn, Connecting, Phase, Racer};
+use crate::conn::{flag, Conn, Connecting, Filter, Phase, Racer};
 use crate::dns::{dns_error, DnsErrorCode, DnsPurpose, DnsQuery};
 use crate::error::Error;
 use crate::event::{Event, EventSink};
@@ -18,6 +18,8 @@ use crate::http::client::ClientConn;
 use crate::id::Id;
 use crate::net::connect::{attempt_order, open_stream};
 use crate::reactor::{ConnectTarget, Reactor, Slot, TimerKey, Upper};
+use crate::tls::session::TlsSession;
+use crate::tls::tls_error;
 use crate::stats;
 
 /// RFC 8305's recommended "Connection Attempt Delay".
@@ -45,10 +47,12 @@ impl Reactor {
                 .schedule(now + t, TimerKey::Connect(id, conn.timer_gen));
         }
         let family = opts.family;
+        let ConnectTarget::Host(host, _) = &target;
         conn.connecting = Some(Box::new(Connecting {
             addrs: Vec::new(),
             opts,
             target: label,
+            host: host.clone(),
             last_error: None,
             racers: Vec::new(),
         }));
@@ -280,6 +284,22 @@ impl Reactor {
         conn.set(flag::HALF_OPEN, c.opts.allow_half_open);
         conn.set_timeouts(c.opts.read_timeout, c.opts.write_timeout, Instant::now());
         let close_wanted = conn.has(flag::APP_CLOSED);
+        if let Some(cfg) = &c.opts.tls {
+            // Announced once the handshake is done; the ClientHello goes out with the flush.
+            match TlsSession::client(cfg, &c.host) {
+                Ok(session) => conn.filter = Filter::Tls(Box::new(session)),
+                Err(e) => {
+                    let err = tls_error(&conn.describe("TLS handshake with"), &e);
+                    return self.fail(id, err, sink);
+                }
+            }
+            self.arm_handshake_timer(id, cfg.handshake_timeout);
+            if close_wanted {
+                return self.begin_close(id, sink);
+            }
+            return self.flush_conn(id, sink);
+        }
+        conn.flags |= flag::ANNOUNCED;
         let raw = matches!(slot.upper, Upper::Raw);
         if let (Some(local), Some(remote), false, true) = (local, remote, close_wanted, raw) {
             sink.event(Event::Connected {
@@ -303,7 +323,11 @@ impl Reactor {
             return;
         };
         let conn = &slot.conn;
-        if conn.timer_gen != gen || !matches!(conn.phase, Phase::Resolving | Phase::Connecting) {
+        // The connect timeout covers a TLS handshake too (the one entry a connection gets; the
+        // generation changed when the socket's own timeouts were set at connect).
+        let connecting = matches!(conn.phase, Phase::Resolving | Phase::Connecting);
+        let current = conn.timer_gen == gen && connecting;
+        if !(current || conn.handshaking()) {
             return;
         }
         let err = Error::timeout(conn.describe("connect to"));

@@ -231,6 +231,21 @@ impl Handle {
         self.submit(Command::CloseServer { id });
     }
 
+    // ----- TLS -----
+
+    /// Upgrades the open plain socket `id` to TLS (STARTTLS): what is queued now leaves in plain
+    /// text, everything after is sealed. [`crate::Event::TlsEstablished`] follows, or a
+    /// [`crate::Event::Failed`] with a TLS error (the socket is closed then).
+    pub fn start_tls(&self, id: Id, side: crate::TlsSide) {
+        self.submit(Command::StartTls { id, side });
+    }
+
+    /// Answers [`crate::Event::TlsSniRequest`] for socket `id`: the certificate to present
+    /// (None: the server's default), or why none could be chosen (the handshake fails).
+    pub fn tls_configure(&self, id: Id, answer: Result<Option<crate::tls::TlsIdentity>, String>) {
+        self.submit(Command::TlsConfigure { id, answer });
+    }
+
     // ----- HTTP -----
 
     /// Binds `addr` now and serves HTTP on it: requests arrive as [`crate::Event::HttpRequest`]

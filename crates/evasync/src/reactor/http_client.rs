@@ -45,11 +45,13 @@ impl Reactor {
                         continue;
                     };
                     let (host, port, head) = (p.req.host.clone(), p.req.port, p.req.head_request);
+                    let tls = p.req.tls.clone();
                     // A new connection is never retried on: the bytes move, no copy kept.
                     let bytes = self.pools.bytes_for(rid, cid, false);
                     let conn = Box::new(ClientConn::new(origin.to_string(), rid, head));
                     let opts = ConnectOptions {
                         no_delay: true,
+                        tls,
                         ..ConnectOptions::default()
                     };
                     self.connect(cid, ConnectTarget::Host(host, port), opts, Some(conn), sink);
@@ -100,6 +102,12 @@ impl Reactor {
             pending_read,
             &mut |data| c.received(data),
         );
+        let Some(outcome) = self.tls_read_outcome(id, outcome, sink) else {
+            return;
+        };
+        let Some(slot) = self.conns.get(&id) else {
+            return;
+        };
         let eof = matches!(outcome, ReadOutcome::Eof);
         let failed = match outcome {
             ReadOutcome::Failed(e) => Some(Error::io(slot.conn.describe("read from"), &e)),

@@ -97,8 +97,12 @@ impl Reactor {
             },
         );
         self.http_effects(id, eff, false, sink);
+        let Some(outcome) = self.tls_read_outcome(id, outcome, sink) else {
+            return;
+        };
         match outcome {
             ReadOutcome::Drained | ReadOutcome::Stopped => {}
+            ReadOutcome::Established | ReadOutcome::AskConfig(_) | ReadOutcome::TlsFailed(_) => {}
             ReadOutcome::Eof => self.http_eof(id, sink),
             ReadOutcome::Failed(e) => {
                 if let Some(err) = self
@@ -267,7 +271,8 @@ impl Reactor {
 
     /// Moves a connection's response bytes to the socket; closes it when the protocol says so.
     fn http_write_out(&mut self, id: Id, sink: &mut dyn EventSink) {
-        let Some(slot) = self.conns.get_mut(&id) else {
+        let Reactor { conns, scratch, .. } = self;
+        let Some(slot) = conns.get_mut(&id) else {
             return;
         };
         let Upper::HttpServer(h) = &mut slot.upper else {
@@ -276,7 +281,7 @@ impl Reactor {
         let conn = &mut slot.conn;
         let close = h.responses.close_pending;
         if !h.responses.out.is_empty() && conn.phase == Phase::Open {
-            let result = conn.write_or_queue(&h.responses.out);
+            let result = conn.write_or_queue(&h.responses.out, scratch);
             h.responses.recycle_out();
             match result {
                 Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),

@@ -48,7 +48,7 @@ impl Reactor {
         }
         if writable {
             conn.flags |= flag::WRITABLE;
-            if !conn.wq.is_empty() {
+            if conn.has_pending_output() {
                 self.flush_conn(id, sink);
             }
         }
@@ -69,7 +69,7 @@ impl Reactor {
             return;
         };
         let conn = &mut slot.conn;
-        if !conn.has(flag::READABLE) {
+        if !conn.has(flag::READABLE) && !conn.tls_wants_resume() {
             return;
         }
         if conn.has(flag::APP_CLOSED) {
@@ -114,6 +114,13 @@ impl Reactor {
             pending_read,
             &mut |data| sink.event(Event::Data { id, data }),
         );
+        let Some(outcome) = self.tls_read_outcome(id, outcome, sink) else {
+            return;
+        };
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let conn = &mut slot.conn;
         match outcome {
             ReadOutcome::Drained | ReadOutcome::Stopped => {}
             ReadOutcome::Eof => {
@@ -127,6 +134,8 @@ impl Reactor {
                 let err = Error::io(conn.describe("read from"), &e);
                 self.fail(id, err, sink);
             }
+            // Handled by `tls_read_outcome`.
+            ReadOutcome::Established | ReadOutcome::AskConfig(_) | ReadOutcome::TlsFailed(_) => {}
         }
     }
 
@@ -191,14 +200,15 @@ impl Reactor {
     /// Flushes what is queued; then closes a closing connection whose queue drained, sends a
     /// wanted FIN, or arms the write timeout for what is left.
     pub(super) fn flush_conn(&mut self, id: Id, sink: &mut dyn EventSink) {
-        let Some(slot) = self.conns.get_mut(&id) else {
+        let Reactor { conns, scratch, .. } = self;
+        let Some(slot) = conns.get_mut(&id) else {
             return;
         };
         let conn = &mut slot.conn;
         if !conn.is_live() || (!conn.has(flag::WRITE_ENABLED) && conn.phase != Phase::Closing) {
             return;
         }
-        match conn.flush() {
+        match conn.flush(scratch) {
             Ok(n) => {
                 stats::add(&self.shared.stats.bytes_written, n as u64);
                 if conn.flushed >= conn.notify_at && !conn.has(flag::APP_CLOSED) {
@@ -215,11 +225,15 @@ impl Reactor {
                     return;
                 };
                 let conn = &mut slot.conn;
-                if !conn.wq.is_empty() {
+                if conn.has_pending_output() {
                     self.arm_write_timer(id);
                 } else if conn.phase == Phase::Closing {
                     self.finish_close(id, sink);
                 } else if conn.has(flag::SHUTDOWN_WANTED) {
+                    if conn.queue_close_notify() {
+                        // TLS: close_notify before the FIN (this runs again once it is out).
+                        return self.flush_conn(id, sink);
+                    }
                     conn.shut_write();
                 }
             }

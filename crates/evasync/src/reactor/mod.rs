@@ -17,6 +17,7 @@ mod io;
 mod ops;
 mod timeouts;
 mod timers;
+mod tls;
 
 use std::io::ErrorKind;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::stats::StatsSnapshot;
 use crate::timer::TimerQueue;
 
 pub(crate) use command::{Command, ConnectTarget};
+pub use command::TlsSide;
 pub use handle::Handle;
 use handle::Shared;
 
@@ -60,6 +62,8 @@ enum TimerKey {
     ClientTimeout(Id),
     /// An idle pooled client connection's expiry (with its idle generation).
     ClientIdle(Id, u32),
+    /// A TLS handshake's deadline (acts only if the handshake is still going on).
+    Handshake(Id),
 }
 
 /// The `upper` layer of a connection: who reads what the connection delivers.
@@ -329,6 +333,8 @@ impl Reactor {
             Command::Enable { id, read, write } => self.enable(id, read, write, sink),
             Command::Shutdown { id } => self.shutdown(id, sink),
             Command::Close { id, force } => self.close(id, force, sink),
+            Command::StartTls { id, side } => self.start_tls(id, side, sink),
+            Command::TlsConfigure { id, answer } => self.tls_configure(id, answer, sink),
             Command::Exit => self.exit(),
         }
     }

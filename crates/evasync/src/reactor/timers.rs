@@ -43,6 +43,7 @@ impl Reactor {
                 TimerKey::Http(id) => self.http_timer_fired(id, deadline, now, sink),
                 TimerKey::ClientTimeout(id) => self.client_timeout(id, sink),
                 TimerKey::ClientIdle(id, gen) => self.client_idle_expired(id, gen, sink),
+                TimerKey::Handshake(id) => self.handshake_timer_fired(id, sink),
             }
         }
     }
@@ -92,6 +93,7 @@ impl Reactor {
                 TimerKey::Http(id) => conns
                     .get(&id)
                     .is_some_and(|s| matches!(s.upper, Upper::HttpServer(_))),
+                TimerKey::Handshake(id) => conns.get(&id).is_some_and(|s| s.conn.handshaking()),
             });
         }
     }

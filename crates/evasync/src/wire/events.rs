@@ -17,6 +17,12 @@
 //! | [`DNS_ADDRS`] | off, len (addresses as text, space-separated), TTL in ms |
 //! | [`HTTP_RESPONSE`] | off, len, status, headers length |
 //! | [`TICK`] | (word 1: its sequence number) |
+//! | [`TLS_ESTABLISHED`] | off, len, version (12/13) \| resumed << 8, cipher length, ALPN length \| server name length << 16, certificate length |
+//! | [`TLS_SNI`] | off, len (the name), server |
+//!
+//! Error records carry the [`crate::tls::TlsErrorCode`] number in word 6 (0: none).
+//! `TLS_ESTABLISHED` puts the cipher suite's name, the ALPN protocol, the server name and the
+//! peer's certificate (DER) in the arena one after another.
 //!
 //! HTTP requests put method, target, header fields (`name NUL value NUL …`) and body in the
 //! arena one after another; responses header fields then body.
@@ -72,6 +78,10 @@ pub const DNS_FAILED: u32 = 18;
 pub const HTTP_RESPONSE: u32 = 19;
 /// An HTTP client request failed.
 pub const HTTP_CLIENT_FAILED: u32 = 20;
+/// A TLS handshake finished.
+pub const TLS_ESTABLISHED: u32 = 21;
+/// A TLS server asks which certificate to present for a name.
+pub const TLS_SNI: u32 = 22;
 
 /// Flags of an [`HTTP_REQUEST`] record.
 pub mod http_flag {
@@ -143,7 +153,8 @@ impl EventBatch {
 
     fn error(&mut self, kind: u32, id: u32, e: &Error) {
         let (off, len) = self.bytes(e.message.as_bytes());
-        self.push([kind, id, off, len, e.kind as u32, e.errno as u32, 0, 0]);
+        let tls = e.tls.map_or(0, |c| c as u32);
+        self.push([kind, id, off, len, e.kind as u32, e.errno as u32, tls, 0]);
     }
 
     /// A connection's endpoints: ports and family, IPv4 addresses as numbers, IPv6 as text.
@@ -295,6 +306,32 @@ impl EventBatch {
                 ]);
             }
             Event::HttpClientFailed { id, error } => self.error(HTTP_CLIENT_FAILED, id, &error),
+            Event::TlsEstablished { id, info } => {
+                let off = self.arena.len();
+                let version = if info.protocol == "TLSv1.3" { 13 } else { 12 };
+                let alpn = info.alpn.as_deref().unwrap_or("").as_bytes();
+                let name = info.server_name.as_deref().unwrap_or("").as_bytes();
+                let cert = info.peer_certificate.as_deref().unwrap_or(&[]);
+                self.arena.extend_from_slice(info.cipher.as_bytes());
+                self.arena.extend_from_slice(alpn);
+                self.arena.extend_from_slice(name);
+                self.arena.extend_from_slice(cert);
+                let len = self.arena.len() - off;
+                self.push([
+                    TLS_ESTABLISHED,
+                    id,
+                    off as u32,
+                    len as u32,
+                    version | (u32::from(info.resumed) << 8),
+                    info.cipher.len() as u32,
+                    (alpn.len() as u32 & 0xffff) | ((name.len() as u32) << 16),
+                    cert.len() as u32,
+                ]);
+            }
+            Event::TlsSniRequest { server, id, name } => {
+                let (off, len) = self.bytes(name.as_bytes());
+                self.push([TLS_SNI, id, off, len, server, 0, 0, 0]);
+            }
         }
     }
 

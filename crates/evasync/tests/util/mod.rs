@@ -1,5 +1,7 @@
 //! A small kit for engine scenarios: run a reactor on a thread and collect its events.
 
+pub mod certs;
+
 use std::net::SocketAddr;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
@@ -32,6 +34,16 @@ pub enum Ev {
     /// request, status, body
     Response(u32, u16, Vec<u8>),
     ClientFailed(u32, evasync::ErrorKind),
+    /// A socket failed with a TLS error: id, code, message.
+    TlsFailed(u32, evasync::tls::TlsErrorCode, String),
+    /// A listener reports a failed handshake: server, code, message.
+    TlsServerError(u32, evasync::tls::TlsErrorCode, String),
+    Tls(u32, evasync::tls::TlsInfo),
+    Sni {
+        server: u32,
+        id: u32,
+        name: String,
+    },
 }
 
 impl Ev {
@@ -43,10 +55,16 @@ impl Ev {
             Event::Data { id, data } => Ev::Data(id, data.to_vec()),
             Event::Flushed { id, total } => Ev::Flushed(id, total),
             Event::Eof { id } => Ev::Eof(id),
-            Event::Failed { id, error } => Ev::Failed(id, error.kind, error.errno),
+            Event::Failed { id, error } => match error.tls {
+                Some(code) => Ev::TlsFailed(id, code, error.message),
+                None => Ev::Failed(id, error.kind, error.errno),
+            },
             Event::FlushFailed { id, error } => Ev::FlushFailed(id, error.kind),
             Event::Released { id } => Ev::Released(id),
-            Event::ServerError { id, error } => Ev::ServerError(id, error.errno),
+            Event::ServerError { id, error } => match error.tls {
+                Some(code) => Ev::TlsServerError(id, code, error.message),
+                None => Ev::ServerError(id, error.errno),
+            },
             Event::Tick { seq } => Ev::Tick(seq),
             Event::HttpRequest {
                 id,
@@ -72,6 +90,12 @@ impl Ev {
                 id, status, body, ..
             } => Ev::Response(id, status, body.to_vec()),
             Event::HttpClientFailed { id, error } => Ev::ClientFailed(id, error.kind),
+            Event::TlsEstablished { id, info } => Ev::Tls(id, info.clone()),
+            Event::TlsSniRequest { server, id, name } => Ev::Sni {
+                server,
+                id,
+                name: name.to_string(),
+            },
         }
     }
 }
