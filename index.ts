@@ -19,6 +19,7 @@ export {
   enableSocket,
   setSocketTimeouts,
   Socket,
+  startTls,
   tcpConnect,
   tcpSend,
   tcpServer,
@@ -30,8 +31,10 @@ export {
   type ReadCb,
   type SendOpts,
   type ServerOpts,
+  type StartTlsOpts,
   type WriteOpts,
 } from './lib/tcp';
+export type { CertKey, PeerCertificate, Pem, TlsInfo, TlsOptions } from './lib/tls';
 export {
   dnsCacheClear,
   dnsLookup,

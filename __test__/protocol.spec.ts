@@ -220,13 +220,6 @@ test('createConnection by name resolves localhost', async (t) => {
   await closeServer(server);
 });
 
-test('createConnection with tls rejects: TLS is not in this build', async (t) => {
-  await runLoop(t, async () => {
-    const err = await t.throwsAsync(as.createConnection(() => new Recorder(), '127.0.0.1', 1, { ssl: {} }));
-    t.true(err instanceof as.TlsError);
-  });
-});
-
 test('createConnection and createServer throw EventLoopError without a loop', (t) => {
   t.throws(() => as.createConnection(() => ({}), '127.0.0.1', 1), { instanceOf: as.EventLoopError });
   t.throws(() => as.createServer(() => ({}), '127.0.0.1', 0), { instanceOf: as.EventLoopError });

@@ -109,21 +109,27 @@ test('100 MiB each direction with a checksum: node:net client, our server with d
     const c = net.connect(srv.port, '127.0.0.1');
     const ch = createHash('sha256');
     let down = 0;
+    // End only once both directions are done: ending while the upload still waits for a
+    // 'drain' would make its next write a write after end.
+    let up = 0;
+    const maybeEnd = () => {
+      if (down === SIZE && up >= SIZE) c.end();
+    };
     c.on('data', (d) => {
       ch.update(d);
       down += d.length;
       if (down === SIZE) {
         downHash = ch.digest('hex');
-        c.end();
+        maybeEnd();
       }
     });
     c.on('close', () => done.resolve());
-    let up = 0;
     const cpump = () => {
       while (up < SIZE) {
         up += CHUNK;
         if (!c.write(toServer)) return c.once('drain', cpump);
       }
+      maybeEnd();
     };
     cpump();
     await done.promise;

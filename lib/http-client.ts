@@ -8,6 +8,7 @@ import { checkData, seconds, type Data } from './data';
 import { EventKind } from '../binding';
 import { encodeFields, fieldCount, type HeadersInit } from './http-server';
 import { errorRecord, requireLoop, type Dispatchee, type Loop } from './loop';
+import { nativeTls, type TlsOptions, warnUnverified } from './tls';
 import { copyOut } from './wire';
 import type { EventCb } from './tcp';
 
@@ -24,6 +25,9 @@ export interface HttpClientOpts {
   maxRedirects?: number;
   /** Most connections to one origin at once (default 64); requests beyond wait. */
   maxConnections?: number;
+  /** TLS client options for `https://` (API.md §8); verification is on by default. Connections
+   * are pooled per origin and per TLS options (compared by value). */
+  tls?: TlsOptions;
 }
 
 /** A response: status, header fields in wire order, the decoded body. */
@@ -85,17 +89,9 @@ class ClientExchange implements Dispatchee {
 
 /** Sends one request (no redirects); settles through `done`. */
 function send(loop: Loop, url: URL, opts: HttpClientOpts, done: (err: ConnectionInfo | null, res?: HttpClientResponse) => void): void {
-  if (url.protocol === 'https:') {
-    const err = new ConnectionError(`HTTP request to ${url.host} failed: https needs TLS, which this build does not have yet`, {
-      errcode: 'ENOTSUP',
-    });
-    loop.hold();
-    setImmediate(() => {
-      done(err);
-      loop.release();
-    });
-    return;
-  }
+  const https = url.protocol === 'https:';
+  const tls = https ? nativeTls('httpClient', opts.tls ?? {}) : undefined;
+  if (https) warnUnverified(loop, opts.tls);
   const method = opts.method ?? 'GET';
   const fields = encodeFields('httpClient', opts.headers);
   const body = opts.body ?? '';
@@ -106,7 +102,7 @@ function send(loop: Loop, url: URL, opts: HttpClientOpts, done: (err: Connection
     id = loop.native.httpRequest(
       {
         host,
-        port: url.port === '' ? 80 : Number(url.port),
+        port: url.port === '' ? (https ? 443 : 80) : Number(url.port),
         method,
         target: `${url.pathname || '/'}${url.search}`,
         hostHeader: url.host,
@@ -117,9 +113,11 @@ function send(loop: Loop, url: URL, opts: HttpClientOpts, done: (err: Connection
         maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       },
       body as string | Uint8Array,
+      tls,
     );
   } catch (err) {
-    throw new TypeError(`httpClient: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    throw new TypeError(message.startsWith('httpClient:') ? message : `httpClient: ${message}`);
   }
   new ClientExchange(loop, id, done);
 }
@@ -141,6 +139,21 @@ export function httpClient(
   const loop = requireLoop();
   const requestCb = typeof cbOrOpts === 'function' ? cbOrOpts : undefined;
   const opts: HttpClientOpts = (typeof cbOrOpts === 'object' && cbOrOpts !== null ? cbOrOpts : maybeOpts) ?? {};
+  if (requestCb === undefined && (eventCb === undefined || eventCb === null)) {
+    // The Promise form never throws (but for a missing loop): bad arguments reject.
+    return new Promise<HttpClientResponse>((resolve, reject) => {
+      start(loop, uri, opts, (err, r) => (err ? reject(err) : resolve(r!)));
+    });
+  }
+  start(loop, uri, opts, (err, r) => {
+    if (err) loop.deliver(err, eventCb ?? undefined);
+    else if (requestCb) loop.callApp(eventCb ?? undefined, requestCb, r!.status, r!.headers, r!.body);
+  });
+}
+
+/** Checks the URL, sends the request and follows redirects; settles through `finish`. Throws
+ * TypeError for bad arguments. */
+function start(loop: Loop, uri: string, opts: HttpClientOpts, finish: (err: ConnectionInfo | null, res?: HttpClientResponse) => void): void {
   let url: URL;
   try {
     url = new URL(uri);
@@ -149,22 +162,6 @@ export function httpClient(
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`httpClient: unsupported scheme ${url.protocol}`);
   let redirectsLeft = opts.maxRedirects ?? 0;
-  let promise: Promise<HttpClientResponse> | undefined;
-  let finish: (err: ConnectionInfo | null, res?: HttpClientResponse) => void;
-  if (requestCb === undefined && (eventCb === undefined || eventCb === null)) {
-    let res!: (v: HttpClientResponse) => void;
-    let rej!: (e: unknown) => void;
-    promise = new Promise((a, b) => {
-      res = a;
-      rej = b;
-    });
-    finish = (err, r) => (err ? rej(err) : res(r!));
-  } else {
-    finish = (err, r) => {
-      if (err) loop.deliver(err, eventCb ?? undefined);
-      else if (requestCb) loop.callApp(eventCb ?? undefined, requestCb, r!.status, r!.headers, r!.body);
-    };
-  }
   let current = opts;
   const onDone = (err: ConnectionInfo | null, r?: HttpClientResponse): void => {
     if (!err && r && redirectsLeft > 0 && REDIRECTS.has(r.status)) {
@@ -185,7 +182,6 @@ export function httpClient(
     finish(err, r);
   };
   send(loop, url, current, onDone);
-  return promise;
 }
 
 /** Alias of `httpClient` (API.md §6). */

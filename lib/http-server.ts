@@ -10,6 +10,7 @@ import { ConnectionError, HttpError, AddressInUse } from './conditions';
 import { checkData, intern, seconds, type Data } from './data';
 import { type Acceptor, errnoName, errorRecord, requireLoop, requireRunning, type Dispatchee, type Loop } from './loop';
 import { checkPort, resolveBind, type EventCb } from './tcp';
+import { answerSni, nativeTls, type TlsInfo, type TlsOptions, withTlsErrors } from './tls';
 import { copyBytes, copyOut, endpoints } from './wire';
 
 /** Header fields as `[name, value]` pairs in wire order, or a plain object. */
@@ -37,6 +38,8 @@ export interface HttpServerOpts {
   maxRequestsPerConnection?: number;
   /** Call `requestCb` once the head is in and deliver the body through `req.onBody`. */
   streamBody?: boolean;
+  /** Serve HTTPS (API.md §8): ALPN offers `http/1.1` unless `tls.alpn` says otherwise. */
+  tls?: TlsOptions;
 }
 
 /** Options of `httpResponse` and `req.startResponse`. */
@@ -74,6 +77,8 @@ export class HttpConnection implements Dispatchee {
   readonly remotePort: number;
   /** False once the connection is gone. */
   open = true;
+  /** What the TLS handshake established; null for plain HTTP. */
+  readonly tls: TlsInfo | null;
   /** @internal The request whose body is streaming in. */
   streaming: HttpRequest | null = null;
 
@@ -86,6 +91,7 @@ export class HttpConnection implements Dispatchee {
     this.localPort = ports & 0xffff;
     this.remotePort = ports >>> 16;
     [this.localAddress, this.remoteAddress] = endpoints(r, i, arena);
+    this.tls = server.loop.takeTls(id);
   }
 
   /** @internal Engine event: a request, a piece of a streamed body, or the end. */
@@ -464,6 +470,8 @@ export class HttpServer implements Dispatchee, Acceptor {
   #closing: Promise<void> | null = null;
   #closed: (() => void) | null = null;
   #abortTimer: NodeJS.Timeout | null = null;
+  /** @internal The TLS options' certificate callback, if any. */
+  sniCallback: TlsOptions['sniCallback'] = undefined;
 
   /** @internal */
   constructor(loop: Loop, id: number, address: string, port: number, fd: number, requestCb: RequestCb, eventCb: EventCb | undefined) {
@@ -493,6 +501,15 @@ export class HttpServer implements Dispatchee, Acceptor {
     this.loop.register(id, conn);
     this.loop.incomingHttp++;
     this.loop.hold();
+  }
+
+  /** @internal A TLS handshake asks which certificate to present. */
+  sniRequest(id: number, name: string): void {
+    if (this.sniCallback === undefined || !this.#listening) {
+      this.loop.native.tlsConfigure(id, undefined, undefined, undefined);
+      return;
+    }
+    answerSni(this.loop, id, name, this.sniCallback);
   }
 
   /** @internal A connection is gone. */
@@ -609,7 +626,8 @@ export function httpServer(
   const opts: HttpServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
   const host = resolveBind(bind);
   const backlog = opts.backlog === undefined || opts.backlog < 0 ? 128 : opts.backlog;
-  const res = loop.native.httpListen(
+  const tls = opts.tls === undefined ? undefined : nativeTls('httpServer', opts.tls);
+  const res = withTlsErrors('httpServer', () => loop.native.httpListen(
     {
       host,
       port,
@@ -630,8 +648,13 @@ export function httpServer(
       maxRequestsPerConnection: positive('maxRequestsPerConnection', opts.maxRequestsPerConnection),
       streamBody: opts.streamBody,
     },
-  );
-  if (res.errno === 0) return new HttpServer(loop, res.id, intern(res.address), res.port, res.fd, requestCb, opts.eventCb);
+    tls,
+  ));
+  if (res.errno === 0) {
+    const server = new HttpServer(loop, res.id, intern(res.address), res.port, res.fd, requestCb, opts.eventCb);
+    server.sniCallback = opts.tls?.sniCallback;
+    return server;
+  }
   const errcode = errnoName(res.errno);
   const cond = errcode === 'EADDRINUSE' ? new AddressInUse(res.message, { errcode }) : new ConnectionError(res.message, { errcode });
   loop.hold();

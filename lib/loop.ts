@@ -20,6 +20,7 @@ import {
 } from './conditions';
 import { ErrorKind, EventKind, Layout, OpCode } from '../binding';
 import { native, type NativeLoop } from './native';
+import { tlsCodeName, tlsInfoOf, type TlsInfo } from './tls';
 import { Wire } from './wire';
 
 /** Options of `startEventLoop`. */
@@ -48,6 +49,8 @@ export interface Dispatchee {
 /** A server: accepted connections are announced to it. */
 export interface Acceptor {
   accepted(id: number, r: Uint32Array, i: number, arena: Buffer): void;
+  /** TLS servers with an `sniCallback`: the handshake of connection `id` asks for `name`. */
+  sniRequest?(id: number, name: string): void;
 }
 
 /** What `stats()` returns (API.md §10). */
@@ -127,6 +130,11 @@ export class Loop {
   batchObserver?: (events: number) => void;
   /** Handler of synthetic tick events (the delivery benchmark). */
   tickHandler?: (seq: number) => void;
+  /** What the handshakes of connections not announced yet established (a TLS connection is
+   * announced right after its `TlsEstablished` event). */
+  readonly pendingTls = new Map<number, TlsInfo>();
+  /** `rejectUnauthorized: false` was reported through `loggerCb` already. */
+  warnedUnverified = false;
 
   constructor(opts: EventLoopOptions) {
     this.catchAppErrors = opts.catchAppErrors ?? false;
@@ -268,6 +276,24 @@ export class Loop {
           else wire.op(OpCode.Close, id, 1);
           break;
         }
+        case EventKind.TlsEstablished: {
+          const info = tlsInfoOf(r, i, bytes);
+          const obj = objects.get(id) as Partial<{ tlsEstablished(info: TlsInfo): void }> | undefined;
+          if (obj?.tlsEstablished) obj.tlsEstablished(info);
+          else this.pendingTls.set(id, info);
+          break;
+        }
+        case EventKind.TlsSni: {
+          const server = objects.get(r[i + 4]!) as Partial<Acceptor> | undefined;
+          const name = bytes.toString('latin1', r[i + 2]!, r[i + 2]! + r[i + 3]!);
+          if (server?.sniRequest) server.sniRequest(id, name);
+          else this.native.tlsConfigure(id, undefined, undefined, 'the server is closed');
+          break;
+        }
+        case EventKind.Released:
+          if (this.pendingTls.size > 0) this.pendingTls.delete(id);
+          objects.get(id)?.onEvent(kind, r, i, bytes);
+          break;
         case EventKind.Tick:
           this.tickHandler?.(id);
           break;
@@ -278,6 +304,14 @@ export class Loop {
           objects.get(id)?.onEvent(kind, r, i, bytes);
       }
     }
+  }
+
+  /** What the handshake of connection `id` established (taken once, when it is announced). */
+  takeTls(id: number): TlsInfo | null {
+    if (this.pendingTls.size === 0) return null;
+    const info = this.pendingTls.get(id) ?? null;
+    this.pendingTls.delete(id);
+    return info;
   }
 
   /** Has the engine apply the operations written so far (before a direct native call whose
@@ -494,11 +528,11 @@ export function stats(): Stats {
   return current.stats();
 }
 
-/** The condition an error record (`[kind, id, off, len, errKind, errno]`) describes. */
+/** The condition an error record (`[kind, id, off, len, errKind, errno, tlsCode]`) describes. */
 export function errorRecord(r: Uint32Array, i: number, arena: Buffer, socket?: unknown, fd?: number): ConnectionError {
   const off = r[i + 2]!;
   const message = arena.toString('utf8', off, off + r[i + 3]!);
-  return conditionFor(r[i + 4]!, r[i + 5]! | 0, message, socket, fd);
+  return conditionFor(r[i + 4]!, r[i + 5]! | 0, message, socket, fd, r[i + 6]!);
 }
 
 /** The errno name Node knows for a positive errno, or -1. */
@@ -521,6 +555,7 @@ export function conditionFor(
   message: string,
   socket?: unknown,
   fd?: number,
+  tlsCode = 0,
 ): ConnectionError {
   const errcode = errnoName(errno);
   const opts = { errcode, socket, fd };
@@ -536,7 +571,8 @@ export function conditionFor(
     case ErrorKind.Dns:
       return new DnsError(message, { ...opts, errcode: DNS_CODES[errno] ?? 'ENOTFOUND' });
     case ErrorKind.Tls:
-      return new TlsError(message, opts);
+      // Named as Node names the case; 'ETIMEDOUT' for the handshake timeout, as every timeout.
+      return new TlsError(message, { ...opts, errcode: tlsCodeName(tlsCode) ?? 'EPROTO' });
     case ErrorKind.SocketClosed:
       return new SocketClosed(message, opts);
     case ErrorKind.Http:

@@ -4,10 +4,11 @@
  * transports are the reference. Sockets under a transport are half-open in the engine: the
  * transport decides what the peer's EOF means (`eofReceived`'s return value).
  */
-import { ConnectionError, TlsError } from './conditions';
+import { ConnectionError } from './conditions';
 import { checkData, type Data } from './data';
 import { type Loop, requireLoop } from './loop';
 import { bindServer, type Callbacks, closeSocket, type Socket, tcpConnect, TcpServer } from './tcp';
+import { cipherBits, nativeTls, type TlsOptions } from './tls';
 
 /** asyncio's Protocol, camelCased. Every method is optional. */
 export interface Protocol {
@@ -178,7 +179,9 @@ export class Transport {
     return this.#closing;
   }
 
-  /** `'peername'`, `'sockname'` (`[host, port]`), `'socket'` (fd), `'sslcontext'`, `'peercert'`. */
+  /** `'peername'`, `'sockname'` (`[host, port]`), `'socket'` (fd); over TLS `'peercert'`
+   * (`PeerCertificate | null`), `'cipher'` (`[name, protocol, bits]`) and `'ssl_object'`
+   * (`'sslObject'` too: the socket's `tls`). */
   getExtraInfo(name: string, defaultValue?: unknown): unknown {
     const s = this.#socket;
     switch (name) {
@@ -188,8 +191,14 @@ export class Transport {
         return s.localAddress === undefined ? defaultValue : [s.localAddress, s.localPort];
       case 'socket':
         return s.fd >= 0 ? s.fd : defaultValue;
+      case 'peercert':
+        return s.tls === null ? defaultValue : s.tls.peerCertificate;
+      case 'cipher':
+        return s.tls === null ? defaultValue : [s.tls.cipher, s.tls.protocol, cipherBits(s.tls.cipher)];
+      case 'ssl_object':
+      case 'sslObject':
+        return s.tls ?? defaultValue;
       default:
-        // 'sslcontext' and 'peercert' exist only on TLS transports.
         return defaultValue;
     }
   }
@@ -255,6 +264,13 @@ function transportCallbacks(onMade: (s: Socket) => void): Callbacks {
     connectCb: onMade,
     readCb: (s, data: Buffer) => of(s)?.data(data),
     eventCb: (ev) => {
+      if (ev.socket === undefined) {
+        // A listener's condition (a failed TLS handshake, EMFILE): asyncio logs these through
+        // the loop's exception handler, here `defaultEventCb`.
+        const loop = requireLoop();
+        loop.callEventCb(loop.defaultEventCb, ev);
+        return;
+      }
       const t = of(ev.socket as Socket);
       if (!t) return;
       if (ev instanceof ConnectionError) t.failed(ev);
@@ -269,15 +285,28 @@ function transportCallbacks(onMade: (s: Socket) => void): Callbacks {
 export interface ConnectionOptions {
   family?: 0 | 4 | 6;
   localAddress?: string;
-  tls?: unknown;
-  ssl?: unknown;
+  /** Speak TLS (API.md §8); `true` (asyncio's `ssl=True`) means the defaults. */
+  tls?: TlsOptions | boolean;
+  /** asyncio's name for `tls`. */
+  ssl?: TlsOptions | boolean;
+  /** asyncio's name for `tls.serverName`. */
   serverHostname?: string;
+  /** asyncio's name for `tls.handshakeTimeout` (seconds). */
+  sslHandshakeTimeout?: number;
 }
 
-function noTls(opts: { tls?: unknown; ssl?: unknown }): void {
-  if (opts.tls !== undefined || opts.ssl !== undefined) {
-    throw new TlsError('TLS transports are not available in this build of evasync', { errcode: 'ENOTSUP' });
+/** The TLS options of asyncio-style options (`tls` or `ssl`, plus asyncio's separate names). */
+function tlsOf(opts: ConnectionOptions | CreateServerOptions): TlsOptions | undefined {
+  const given = opts.tls ?? opts.ssl;
+  if (given === undefined || given === false) return undefined;
+  if (given !== true && (given === null || typeof given !== 'object')) {
+    throw new TypeError(`tls must be an object or a boolean, not ${String(given)}`);
   }
+  const tls: TlsOptions = given === true ? {} : { ...given };
+  const name = (opts as ConnectionOptions).serverHostname;
+  if (name !== undefined) tls.serverName = name;
+  if (opts.sslHandshakeTimeout !== undefined) tls.handshakeTimeout = opts.sslHandshakeTimeout;
+  return tls;
 }
 
 /** Connects and resolves `[transport, protocol]` after `connectionMade` ran; rejects with the
@@ -289,16 +318,12 @@ export function createConnection(
   opts: ConnectionOptions = {},
 ): Promise<[Transport, Protocol]> {
   requireLoop();
-  if (typeof protocolFactory !== 'function') throw new TypeError('createConnection: protocolFactory must be a function');
-  try {
-    noTls(opts);
-  } catch (e) {
-    return Promise.reject(e);
-  }
   return new Promise((resolve, reject) => {
+    if (typeof protocolFactory !== 'function') throw new TypeError('createConnection: protocolFactory must be a function');
     let settled = false;
     const cbs = transportCallbacks(() => {});
     tcpConnect(host, port, cbs.readCb, {
+      tls: tlsOf(opts),
       family: opts.family,
       localAddress: opts.localAddress,
       allowHalfOpen: true,
@@ -340,8 +365,12 @@ export interface CreateServerOptions {
   reusePort?: boolean;
   /** Listen on this inherited descriptor. */
   sock?: number;
-  tls?: unknown;
-  ssl?: unknown;
+  /** Speak TLS (API.md §8). */
+  tls?: TlsOptions | boolean;
+  /** asyncio's name for `tls`. */
+  ssl?: TlsOptions | boolean;
+  /** asyncio's name for `tls.handshakeTimeout` (seconds). */
+  sslHandshakeTimeout?: number;
   startServing?: boolean;
 }
 
@@ -448,9 +477,11 @@ export function createServer(
   opts: CreateServerOptions = {},
 ): Promise<Server> {
   const loop = requireLoop();
-  if (typeof protocolFactory !== 'function') throw new TypeError('createServer: protocolFactory must be a function');
+  if (typeof protocolFactory !== 'function') return Promise.reject(new TypeError('createServer: protocolFactory must be a function'));
+  let tls: TlsOptions | undefined;
   try {
-    noTls(opts);
+    tls = tlsOf(opts);
+    if (tls !== undefined) nativeTls('createServer', tls);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -475,14 +506,21 @@ export function createServer(
   });
   let boundPort = port;
   for (const h of hosts) {
-    const res = bindServer(loop, h, boundPort, cbs, {
+    let res: TcpServer | ConnectionError;
+    try {
+      res = bindServer(loop, h, boundPort, cbs, {
+      tls,
       backlog: opts.backlog ?? 100,
       reuseAddress: opts.reuseAddress ?? true,
       reusePort: opts.reusePort ?? false,
       fd: opts.sock,
       allowHalfOpen: true,
       drainCb: cbs.drainCb,
-    }, { ipv6Only: bothFamilies, paused: !serving });
+    }, { ipv6Only: bothFamilies, paused: !serving, fn: 'createServer' });
+    } catch (e) {
+      for (const s of servers) s.close();
+      return Promise.reject(e);
+    }
     if (!(res instanceof TcpServer)) {
       for (const s of servers) s.close();
       return Promise.reject(res);

@@ -8,6 +8,7 @@ import { AddressInUse, ConnectionEof, ConnectionError, SocketClosed } from './co
 import { byteLength, checkData, type Data, intern, seconds } from './data';
 import { type Acceptor, currentLoop, type Dispatchee, errnoName, errorRecord, type Loop, requireLoop, requireRunning } from './loop';
 import { SocketStream } from './stream';
+import { answerSni, nativeTls, type TlsInfo, type TlsOptions, warnUnverified, withTlsErrors } from './tls';
 import { copyOut, endpoints } from './wire';
 
 /** `readCb(socket, data)`; in stream mode the second argument is the socket's stream. */
@@ -31,6 +32,8 @@ export interface ConnectOpts {
   family?: 0 | 4 | 6;
   allowHalfOpen?: boolean;
   drainCb?: (s: Socket) => void;
+  /** Speak TLS (API.md §8): `connectCb` runs once the handshake is done. */
+  tls?: TlsOptions;
 }
 
 /** Options of `tcpServer` (the 4th argument, or an event callback alone). */
@@ -49,6 +52,8 @@ export interface ServerOpts {
   allowHalfOpen?: boolean;
   drainCb?: (s: Socket) => void;
   keepAlive?: number | null;
+  /** Speak TLS (API.md §8): `connectCb` runs after the handshake; failed handshakes go to `eventCb`. */
+  tls?: TlsOptions;
 }
 
 /** The callbacks of a socket. Accepted sockets share their server's until one is replaced. */
@@ -110,6 +115,11 @@ export class Socket implements Dispatchee {
   fd = -1;
   /** Bytes received. */
   bytesRead = 0;
+  /** What the TLS handshake established; null for a plain socket (API.md §8). */
+  tls: TlsInfo | null = null;
+  /** @internal A STARTTLS in progress: settled by the handshake or the socket's failure
+   * (`failed` returns true when it delivered the condition itself). */
+  startingTls: { done: (s: Socket) => void; failed: (err: unknown) => boolean } | null = null;
 
   /** @internal */
   constructor(loop: Loop, id: number, cbs: Callbacks, flags: number) {
@@ -317,6 +327,17 @@ export class Socket implements Dispatchee {
     else this.#loop.outgoingTcp++;
   }
 
+  /** @internal The TLS handshake finished (before `Connected`, or alone after STARTTLS). */
+  tlsEstablished(info: TlsInfo): void {
+    this.tls = info;
+    const starting = this.startingTls;
+    if (starting !== null) {
+      this.startingTls = null;
+      this.#loop.fnRegistry--;
+      if (!this.closed) starting.done(this);
+    }
+  }
+
   /** @internal Engine event. */
   onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
     const loop = this.#loop;
@@ -361,7 +382,16 @@ export class Socket implements Dispatchee {
         this.markClosed();
         const ev = errorRecord(r, i, arena, this, this.fd);
         this.#stream?.deliverError(ev);
-        loop.deliver(ev, this.#cbs.eventCb);
+        const starting = this.startingTls;
+        let handled = false;
+        if (starting !== null) {
+          this.startingTls = null;
+          loop.fnRegistry--;
+          handled = starting.failed(ev);
+        }
+        // A STARTTLS that reported its failure itself (Promise, its own eventCb) leaves the
+        // socket's eventCb to the socket, without the defaultEventCb fallback.
+        if (!handled || this.#cbs.eventCb !== undefined) loop.deliver(ev, this.#cbs.eventCb);
         return;
       }
       case EventKind.FlushFailed:
@@ -369,6 +399,13 @@ export class Socket implements Dispatchee {
         return;
       case EventKind.Released:
         if (this.#stream !== null && !this.#stream.destroyed) this.#stream.deliverClose();
+        if (this.startingTls !== null) {
+          // Closed by the application before the handshake finished.
+          const starting = this.startingTls;
+          this.startingTls = null;
+          loop.fnRegistry--;
+          starting.failed(new SocketClosed('startTls: the socket was closed before the handshake finished', { socket: this, fd: this.fd }));
+        }
         this.#release();
         this.#cbs.released?.(this);
         return;
@@ -436,6 +473,8 @@ export class TcpServer implements Dispatchee, Acceptor {
   /** The OS descriptor of the listening socket, or -1. */
   readonly fd: number;
   #closed: boolean;
+  /** @internal The TLS options' certificate callback, if any. */
+  sniCallback: TlsOptions['sniCallback'] = undefined;
 
   /** @internal */
   constructor(loop: Loop, id: number, address: string, port: number, fd: number, cbs: Callbacks, halfOpen: boolean) {
@@ -483,11 +522,22 @@ export class TcpServer implements Dispatchee, Acceptor {
     if (kind === EventKind.ServerError) loop.deliver(errorRecord(r, i, arena, undefined, this.fd), this.cbs.eventCb);
   }
 
+  /** @internal A TLS handshake asks which certificate to present. */
+  sniRequest(id: number, name: string): void {
+    const loop = this.#loop;
+    if (loop === null || this.sniCallback === undefined) {
+      this.#loop?.native.tlsConfigure(id, undefined, undefined, undefined);
+      return;
+    }
+    answerSni(loop, id, name, this.sniCallback);
+  }
+
   /** @internal A connection was accepted. */
   accepted(id: number, r: Uint32Array, i: number, arena: Buffer): void {
     const loop = this.#loop;
     if (loop === null) return;
     const socket = new Socket(loop, id, this.cbs, INCOMING | (this.#halfOpen ? HALF_OPEN : 0));
+    socket.tls = loop.takeTls(id);
     socket.opened(r, i, arena);
     if (this.cbs.connectCb) loop.callApp(this.cbs.eventCb, this.cbs.connectCb, socket);
   }
@@ -539,7 +589,8 @@ export function tcpConnect(host: string, port: number, readCb: ReadCb | null | u
   if (typeof host !== 'string' || host === '') throw new TypeError('tcpConnect: host must be a non-empty string');
   checkPort('tcpConnect', port);
   if (opts.data !== undefined) checkData('tcpConnect', opts.data);
-  const id = loop.native.tcpConnect(host, port, {
+  const tls = opts.tls === undefined ? undefined : nativeTls('tcpConnect', opts.tls);
+  const connectOpts = {
     noDelay: opts.noDelay ?? true,
     keepAlive: seconds('keepAlive', opts.keepAlive),
     connectTimeout: seconds('connectTimeout', opts.connectTimeout),
@@ -549,7 +600,9 @@ export function tcpConnect(host: string, port: number, readCb: ReadCb | null | u
     // In stream mode the Duplex ends the write side itself after the peer's EOF.
     allowHalfOpen: (opts.allowHalfOpen ?? false) || (opts.stream ?? false),
     family: opts.family ?? 0,
-  });
+  };
+  const id = withTlsErrors('tcpConnect', () => loop.native.tcpConnect(host, port, connectOpts, tls));
+  warnUnverified(loop, opts.tls);
   const cbs = callbacksOf(readCb, opts);
   const socket = new Socket(loop, id, cbs, OWN_CBS | (opts.allowHalfOpen ? HALF_OPEN : 0));
   if (opts.data !== undefined) socket.write(opts.data, opts.writeCb);
@@ -613,12 +666,16 @@ export interface BindExtra {
   ipv6Only?: boolean;
   /** Listen but accept only after `server.serve()`. */
   paused?: boolean;
+  /** The API function, for messages. */
+  fn?: string;
 }
 
 /** @internal Binds now: the listening server, or the condition that says why not. */
 export function bindServer(loop: Loop, host: string, port: number, cbs: Callbacks, opts: ServerOpts, extra: BindExtra): TcpServer | ConnectionError {
   const backlog = opts.backlog === undefined || opts.backlog < 0 ? 128 : opts.backlog;
-  const res = loop.native.tcpListen({
+  const fn = extra.fn ?? 'tcpServer';
+  const tls = opts.tls === undefined ? undefined : nativeTls(fn, opts.tls);
+  const listenOpts = {
     host,
     port,
     backlog,
@@ -633,12 +690,15 @@ export function bindServer(loop: Loop, host: string, port: number, cbs: Callback
     keepAlive: seconds('keepAlive', opts.keepAlive),
     ipv6Only: extra.ipv6Only,
     paused: extra.paused,
-  });
+  };
+  const res = withTlsErrors(fn, () => loop.native.tcpListen(listenOpts, tls));
   if (res.errno !== 0) {
     const errcode = errnoName(res.errno);
     return errcode === 'EADDRINUSE' ? new AddressInUse(res.message, { errcode }) : new ConnectionError(res.message, { errcode });
   }
-  return new TcpServer(loop, res.id, intern(res.address), res.port, res.fd, cbs, opts.allowHalfOpen ?? false);
+  const server = new TcpServer(loop, res.id, intern(res.address), res.port, res.fd, cbs, opts.allowHalfOpen ?? false);
+  server.sniCallback = opts.tls?.sniCallback;
+  return server;
 }
 
 /** Stops accepting (`server.close()`). Idempotent. */
@@ -712,4 +772,80 @@ export function closeSocket(socket: Socket, opts: { force?: boolean } = {}): voi
 
 function checkSocket(fn: string, s: unknown): asserts s is Socket {
   if (!(s instanceof Socket)) throw new TypeError(`${fn}: expected a Socket`);
+}
+
+/** Options of `startTls`. */
+export interface StartTlsOpts {
+  /** Play the server's side of the handshake (default: the client's). */
+  server?: boolean;
+}
+
+/**
+ * Upgrades an open plain socket to TLS (STARTTLS: SMTP, IMAP, Postgres; cl-async's
+ * `wrap-in-ssl`). Data written before the call leaves in plain text, what follows is encrypted.
+ * The socket keeps its callbacks. `doneCb(socket)` (or the Promise) once the handshake is done;
+ * on failure the socket is closed and the `TlsError` goes to `eventCb` (or rejects the Promise).
+ */
+export function startTls(socket: Socket, tls: TlsOptions, opts?: StartTlsOpts): Promise<void>;
+export function startTls(
+  socket: Socket,
+  tls: TlsOptions,
+  opts: StartTlsOpts | undefined,
+  doneCb: (s: Socket) => void,
+  eventCb?: EventCb,
+): void;
+export function startTls(
+  socket: Socket,
+  tls: TlsOptions,
+  opts?: StartTlsOpts,
+  doneCb?: (s: Socket) => void,
+  eventCb?: EventCb,
+): Promise<void> | void {
+  if (doneCb === undefined) {
+    // The Promise form never throws but for a missing loop: everything else rejects.
+    if (!(socket instanceof Socket)) requireLoop();
+    else if (!socket.loop.running && currentLoop() === null) requireRunning(socket.loop);
+    return new Promise<void>((resolve, reject) => {
+      try {
+        beginStartTls(socket, tls, opts, () => resolve(), (err) => {
+          reject(err);
+          return true;
+        });
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+  if (typeof doneCb !== 'function') throw new TypeError('startTls: doneCb must be a function');
+  if (eventCb !== undefined && typeof eventCb !== 'function') throw new TypeError('startTls: eventCb must be a function');
+  beginStartTls(socket, tls, opts, doneCb, (err) => {
+    if (eventCb === undefined) return false;
+    socket.loop.callEventCb(eventCb, err);
+    return true;
+  });
+}
+
+function beginStartTls(
+  socket: Socket,
+  tls: TlsOptions,
+  opts: StartTlsOpts | undefined,
+  done: (s: Socket) => void,
+  failed: (err: unknown) => boolean,
+): void {
+  checkSocket('startTls', socket);
+  socket.checkOpen('startTls');
+  if (socket.tls !== null || socket.startingTls !== null) throw new TypeError('startTls: the socket already speaks TLS');
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TypeError('startTls: opts must be an object');
+  const server = opts?.server ?? false;
+  const native = nativeTls('startTls', tls);
+  const loop = socket.loop;
+  // Writes made before this call go out first, in plain text.
+  loop.flush();
+  withTlsErrors('startTls', () => loop.native.startTls(socket.id, native, server));
+  if (!server) warnUnverified(loop, tls);
+  loop.fnRegistry++;
+  socket.startingTls = {
+    done: (s) => loop.callApp(undefined, done, s),
+    failed,
+  };
 }

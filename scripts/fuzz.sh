@@ -26,4 +26,5 @@ for t in parse_request chunked server_conn encode_response parse_response client
   run http1 "$t"
 done
 run evasync http_conn_timers
+run evasync tls_server_records
 echo "fuzz: every target ran $RUNS executions without a crash"

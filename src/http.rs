@@ -11,6 +11,7 @@ use napi_derive::napi;
 use crate::convert::opt_seconds;
 use crate::event_loop::NativeLoop;
 use crate::tcp::{bind, listening, server_options, ListenOptions, ListenResult};
+use crate::tls::{client_config, server_config, TlsOpts};
 
 /// A client request as the TS layer passes it (fields as `name\0value\0…`).
 #[napi(object)]
@@ -44,15 +45,22 @@ pub struct HttpOptions {
 impl NativeLoop {
     /// Binds and listens now; serves HTTP from the reactor's next turn.
     #[napi(catch_unwind)]
-    pub fn http_listen(&self, o: ListenOptions, h: HttpOptions) -> ListenResult {
+    pub fn http_listen(
+        &self,
+        o: ListenOptions,
+        h: HttpOptions,
+        tls: Option<TlsOpts>,
+    ) -> Result<ListenResult> {
+        // HTTPS offers ALPN `http/1.1` unless the options say otherwise.
+        let tls = tls.map(|t| server_config(&t, &["http/1.1"])).transpose()?;
         let bound = match bind(&o) {
             Ok(b) => b,
-            Err(failure) => return failure,
+            Err(failure) => return Ok(failure),
         };
         let d = HttpServerOptions::default();
         let timeout = |given: Option<f64>, default| given.map_or(default, |s| opt_seconds(Some(s)));
         let opts = HttpServerOptions {
-            tcp: server_options(&o),
+            tcp: server_options(&o, tls),
             max_header_size: h.max_header_size.map_or(d.max_header_size, |n| n as usize),
             max_headers: h.max_headers.map_or(d.max_headers, |n| n as usize),
             max_body_size: h.max_body_size.map_or(d.max_body_size, |n| n as u64),
@@ -65,14 +73,20 @@ impl NativeLoop {
         };
         let (local, fd) = (bound.local, bound.fd());
         let (id, _) = self.command(|handle| handle.http_serve(bound, opts));
-        listening(id, local, fd)
+        Ok(listening(id, local, fd))
     }
 
     /// Sends a client request; returns its id (the response or failure arrives as an event).
     /// The engine encodes and checks the head here: a bad method, target or field throws and
     /// nothing is sent.
     #[napi(catch_unwind)]
-    pub fn http_request(&self, r: HttpRequestOptions, body: Either<String, &[u8]>) -> Result<u32> {
+    pub fn http_request(
+        &self,
+        r: HttpRequestOptions,
+        body: Either<String, &[u8]>,
+        tls: Option<TlsOpts>,
+    ) -> Result<u32> {
+        let tls = tls.as_ref().map(client_config).transpose()?;
         let body: &[u8] = match &body {
             Either::A(s) => s.as_bytes(),
             Either::B(b) => b,
@@ -92,8 +106,9 @@ impl NativeLoop {
             max_connections: r.max_connections as usize,
         };
         let fields: Vec<(&[u8], &[u8])> = fields.collect();
-        let request = ClientRequest::new(&spec, fields.iter().copied())
+        let mut request = ClientRequest::new(&spec, fields.iter().copied())
             .map_err(|e| invalid(e.to_string()))?;
+        request.tls = tls;
         Ok(self.command(|h| h.http_client(request)))
     }
 }

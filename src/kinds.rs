@@ -2,6 +2,7 @@
 //! carries them to TypeScript (const enums, inlined by tsc): the engine defines each number once,
 //! this file names it for JS, and the assertions below fail the build if the two ever differ.
 
+use evasync::tls::TlsErrorCode as Tls;
 use evasync::wire::{events, ops};
 use evasync::ErrorKind as EngineErrorKind;
 use napi_derive::napi;
@@ -29,6 +30,23 @@ pub enum EventKind {
     DnsFailed = 18,
     HttpResponse = 19,
     HttpClientFailed = 20,
+    TlsEstablished = 21,
+    TlsSni = 22,
+}
+
+/// TLS error codes as error records carry them (word 6); names in `lib/errors.ts`.
+#[napi]
+pub enum TlsErrorCode {
+    Proto = 1,
+    CertHasExpired = 2,
+    CertNotYetValid = 3,
+    DepthZeroSelfSignedCert = 4,
+    SelfSignedCertInChain = 5,
+    UnableToVerifyLeafSignature = 6,
+    CertAltnameInvalid = 7,
+    NoSuitableSignatureAlgorithm = 8,
+    NoApplicationProtocol = 9,
+    Timeout = 10,
 }
 
 /// Flags of an HTTP request record.
@@ -118,6 +136,16 @@ same! {
     EventKind::DnsName => events::DNS_NAME, EventKind::DnsFailed => events::DNS_FAILED,
     EventKind::HttpResponse => events::HTTP_RESPONSE,
     EventKind::HttpClientFailed => events::HTTP_CLIENT_FAILED,
+    EventKind::TlsEstablished => events::TLS_ESTABLISHED, EventKind::TlsSni => events::TLS_SNI,
+    TlsErrorCode::Proto => Tls::Proto, TlsErrorCode::CertHasExpired => Tls::CertHasExpired,
+    TlsErrorCode::CertNotYetValid => Tls::CertNotYetValid,
+    TlsErrorCode::DepthZeroSelfSignedCert => Tls::DepthZeroSelfSignedCert,
+    TlsErrorCode::SelfSignedCertInChain => Tls::SelfSignedCertInChain,
+    TlsErrorCode::UnableToVerifyLeafSignature => Tls::UnableToVerifyLeafSignature,
+    TlsErrorCode::CertAltnameInvalid => Tls::CertAltnameInvalid,
+    TlsErrorCode::NoSuitableSignatureAlgorithm => Tls::NoSuitableSignatureAlgorithm,
+    TlsErrorCode::NoApplicationProtocol => Tls::NoApplicationProtocol,
+    TlsErrorCode::Timeout => Tls::Timeout,
     HttpRequestFlag::Complete => events::http_flag::COMPLETE,
     HttpRequestFlag::Http10 => events::http_flag::HTTP10,
     ErrorKind::Connection => EngineErrorKind::Connection, ErrorKind::Timeout => EngineErrorKind::Timeout,

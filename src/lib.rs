@@ -1,8 +1,8 @@
 //! The Node-API binding of evasync: converts and routes, nothing more. The event loop object
 //! and the entry points that cannot wait for the shared memory (`event_loop`, `tcp`, `http`,
 //! `dns`), the memory JS and the engine share (`shared`), the two drivers that run the reactor
-//! and deliver its events (`driver_main`, `driver_thread`), the wire numbers for TypeScript
-//! (`kinds`). Every export catches panics (`catch_unwind`), so no panic crosses into Node; the
+//! and deliver its events (`driver_main`, `driver_thread`), TLS options (`tls`), the wire numbers
+//! for TypeScript (`kinds`). Every export catches panics (`catch_unwind`), so no panic crosses into Node; the
 //! reactor reports its own as a fatal event.
 
 mod convert;
@@ -15,6 +15,7 @@ mod http;
 mod kinds;
 mod shared;
 mod tcp;
+mod tls;
 #[cfg(unix)]
 mod uv;
 

@@ -10,6 +10,7 @@ use napi_derive::napi;
 
 use crate::convert::opt_seconds;
 use crate::event_loop::NativeLoop;
+use crate::tls::{client_config, server_config, TlsOpts};
 
 /// Options of `tcpListen`, as the TS layer passes them (seconds for times).
 #[napi(object)]
@@ -111,7 +112,10 @@ pub(crate) fn bind(o: &ListenOptions) -> std::result::Result<BoundListener, List
 }
 
 /// The options every accepted socket gets.
-pub(crate) fn server_options(o: &ListenOptions) -> ServerOptions {
+pub(crate) fn server_options(
+    o: &ListenOptions,
+    tls: Option<evasync::tls::TlsServerConfig>,
+) -> ServerOptions {
     ServerOptions {
         no_delay: o.no_delay,
         read_timeout: opt_seconds(o.read_timeout),
@@ -119,6 +123,7 @@ pub(crate) fn server_options(o: &ListenOptions) -> ServerOptions {
         max_connections: o.max_connections.map(|m| m as usize),
         allow_half_open: o.allow_half_open,
         keep_alive: opt_seconds(o.keep_alive),
+        tls,
     }
 }
 
@@ -137,23 +142,25 @@ pub(crate) fn listening(id: u32, local: SocketAddr, fd: i64) -> ListenResult {
 
 #[napi]
 impl NativeLoop {
-    /// Binds and listens now; the reactor serves the listener from its next turn.
+    /// Binds and listens now; the reactor serves the listener from its next turn. Bad TLS
+    /// options throw before anything is bound.
     #[napi(catch_unwind)]
-    pub fn tcp_listen(&self, o: ListenOptions) -> ListenResult {
+    pub fn tcp_listen(&self, o: ListenOptions, tls: Option<TlsOpts>) -> Result<ListenResult> {
+        let tls = tls.map(|t| server_config(&t, &[])).transpose()?;
         let bound = match bind(&o) {
             Ok(b) => b,
-            Err(failure) => return failure,
+            Err(failure) => return Ok(failure),
         };
-        let opts = server_options(&o);
+        let opts = server_options(&o, tls);
         if o.paused == Some(true) {
             let id = self.handle.next_id();
             let result = listening(id, bound.local, bound.fd());
             self.park_listener(id, bound, opts);
-            return result;
+            return Ok(result);
         }
         let (local, fd) = (bound.local, bound.fd());
         let (id, _) = self.command(|h| h.serve(bound, opts));
-        listening(id, local, fd)
+        Ok(listening(id, local, fd))
     }
 
     /// Starts accepting on a listener bound with `paused: true`.
@@ -174,7 +181,14 @@ impl NativeLoop {
     /// Starts connecting to `host:port`; returns the socket id. A bad `localAddress` is an error
     /// thrown here.
     #[napi(catch_unwind)]
-    pub fn tcp_connect(&self, host: String, port: u32, o: ConnectOpts) -> Result<u32> {
+    pub fn tcp_connect(
+        &self,
+        host: String,
+        port: u32,
+        o: ConnectOpts,
+        tls: Option<TlsOpts>,
+    ) -> Result<u32> {
+        let tls = tls.as_ref().map(client_config).transpose()?;
         let local_address = match o.local_address.as_deref() {
             None | Some("") => None,
             Some(a) => {
@@ -196,6 +210,7 @@ impl NativeLoop {
             local_address,
             allow_half_open: o.allow_half_open,
             family: o.family as u8,
+            tls,
         };
         Ok(self.command(|h| h.tcp_connect(&host, port as u16, opts)))
     }

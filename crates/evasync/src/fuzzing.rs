@@ -134,3 +134,64 @@ impl ServerConnHarness {
         }
     }
 }
+
+/// One TLS server session fed arbitrary bytes in arbitrary pieces, as the reactor's reads would
+/// deliver them; whatever it accepts, it must never panic, and an idle session must hold no
+/// more than its bounded input buffer.
+pub struct TlsServerHarness {
+    session: crate::tls::session::TlsSession,
+    /// A client hello (and more of a real handshake) to start from, when the input asks.
+    client: Option<crate::tls::session::TlsSession>,
+    failed: bool,
+}
+
+impl TlsServerHarness {
+    /// A server session with `config`; with `real_hello`, the input is preceded by a genuine
+    /// ClientHello so the fuzzer's bytes reach the states after it.
+    pub fn new(
+        config: &crate::tls::TlsServerConfig,
+        client: Option<&crate::tls::TlsClientConfig>,
+    ) -> TlsServerHarness {
+        let mut h = TlsServerHarness {
+            session: crate::tls::session::TlsSession::server(config),
+            client: client
+                .and_then(|c| crate::tls::session::TlsSession::client(c, "localhost").ok()),
+            failed: false,
+        };
+        if let Some(c) = h.client.as_mut() {
+            let mut hello = c.pending_out().to_vec();
+            let n = hello.len();
+            c.sent(n);
+            h.feed(&mut hello);
+        }
+        h
+    }
+
+    /// Bytes arrive.
+    pub fn feed(&mut self, data: &mut [u8]) {
+        if self.failed {
+            return;
+        }
+        let mut r = self.session.receive(data, &mut |_| {});
+        loop {
+            match r {
+                crate::tls::session::Received::Failed(_) => {
+                    self.failed = true;
+                    return;
+                }
+                crate::tls::session::Received::AskConfig(_) => self.session.configure(None),
+                _ => {}
+            }
+            if !self.session.wants_resume() {
+                break;
+            }
+            r = self.session.resume(&mut |_| {});
+        }
+        let out = self.session.pending_out().len();
+        self.session.sent(out);
+        if self.session.is_established() {
+            let mut dst = vec![0u8; crate::tls::session::sealed_len(100)];
+            let _ = self.session.seal(&[b'x'; 100], &mut dst);
+        }
+    }
+}

@@ -68,8 +68,8 @@ fn rustls_client(
     addr: SocketAddr,
 ) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     let cfg = client_tls(ca);
-    let conn = rustls::ClientConnection::new(cfg.rustls.clone(), "localhost".try_into().unwrap())
-        .unwrap();
+    let conn =
+        rustls::ClientConnection::new(cfg.rustls.clone(), "localhost".try_into().unwrap()).unwrap();
     let sock = TcpStream::connect(addr).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     rustls::StreamOwned::new(conn, sock)
@@ -161,7 +161,10 @@ fn certificate_problems_fail_the_client_with_node_codes() {
     let r = Running::start();
     let cases = [
         (ca.leaf(&["localhost"], true), TlsErrorCode::CertHasExpired),
-        (ca.leaf(&["elsewhere.test"], false), TlsErrorCode::CertAltnameInvalid),
+        (
+            ca.leaf(&["elsewhere.test"], false),
+            TlsErrorCode::CertAltnameInvalid,
+        ),
         (
             util::certs::self_signed(&["localhost"]),
             TlsErrorCode::DepthZeroSelfSignedCert,
@@ -214,7 +217,9 @@ fn garbage_and_stalls_go_to_the_listener_and_others_are_served() {
     assert!(msg.contains("TLS handshake with 127.0.0.1:"), "{msg}");
     // Half a ClientHello, then silence: the handshake timeout.
     let mut staller = TcpStream::connect(addr).unwrap();
-    staller.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).unwrap();
+    staller
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
+        .unwrap();
     // A connection that sends nothing at all and closes is a probe, not a failed handshake.
     drop(TcpStream::connect(addr).unwrap());
     // Meanwhile a real client is served.
@@ -244,22 +249,35 @@ fn garbage_and_stalls_go_to_the_listener_and_others_are_served() {
 fn starttls_upgrades_both_ends() {
     let ca = TestCa::new();
     let r = Running::start();
-    let (server, addr) = r.handle.tcp_server(any_port(), ServerOptions::default()).unwrap();
-    let cid = r.handle.tcp_connect("127.0.0.1", addr.port(), ConnectOptions::default());
+    let (server, addr) = r
+        .handle
+        .tcp_server(any_port(), ServerOptions::default())
+        .unwrap();
+    let cid = r
+        .handle
+        .tcp_connect("127.0.0.1", addr.port(), ConnectOptions::default());
     let Some(Ev::Accepted { id: sid, .. }) = r.wait_for(5.0, |e| matches!(e, Ev::Accepted { .. }))
     else {
         panic!("no accept")
     };
     r.handle.write(cid, b"STARTTLS\r\n".to_vec());
     assert!(r
-        .wait_for(5.0, |e| matches!(e, Ev::Data(i, d) if *i == sid && d == b"STARTTLS\r\n"))
+        .wait_for(
+            5.0,
+            |e| matches!(e, Ev::Data(i, d) if *i == sid && d == b"STARTTLS\r\n")
+        )
         .is_some());
     // The server answers in plain text, then both sides upgrade.
     r.handle.write(sid, b"220 go ahead\r\n".to_vec());
-    r.handle
-        .start_tls(sid, TlsSide::Server(server_tls(ca.leaf(&["127.0.0.1"], false))));
+    r.handle.start_tls(
+        sid,
+        TlsSide::Server(server_tls(ca.leaf(&["127.0.0.1"], false))),
+    );
     assert!(r
-        .wait_for(5.0, |e| matches!(e, Ev::Data(i, d) if *i == cid && d == b"220 go ahead\r\n"))
+        .wait_for(
+            5.0,
+            |e| matches!(e, Ev::Data(i, d) if *i == cid && d == b"220 go ahead\r\n")
+        )
         .is_some());
     r.handle.start_tls(cid, TlsSide::Client(client_tls(&ca)));
     let mut established = 0;
@@ -271,7 +289,10 @@ fn starttls_upgrades_both_ends() {
     }
     r.handle.write(cid, b"secret".to_vec());
     assert!(r
-        .wait_for(5.0, |e| matches!(e, Ev::Data(i, d) if *i == sid && d == b"secret"))
+        .wait_for(
+            5.0,
+            |e| matches!(e, Ev::Data(i, d) if *i == sid && d == b"secret")
+        )
         .is_some());
     r.handle.close(cid, false);
     assert!(r.wait_for(5.0, |e| *e == Ev::Eof(sid)).is_some());
@@ -300,7 +321,11 @@ fn an_sni_callback_chooses_the_certificate() {
             ..ConnectOptions::default()
         },
     );
-    let Some(Ev::Sni { server: s, id, name }) = r.wait_for(5.0, |e| matches!(e, Ev::Sni { .. }))
+    let Some(Ev::Sni {
+        server: s,
+        id,
+        name,
+    }) = r.wait_for(5.0, |e| matches!(e, Ev::Sni { .. }))
     else {
         panic!("no question")
     };

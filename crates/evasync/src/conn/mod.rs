@@ -204,7 +204,11 @@ impl Conn {
 
     /// True while anything waits to be written: queued plaintext, or TLS records.
     pub fn has_pending_output(&self) -> bool {
-        !self.wq.is_empty() || self.filter.tls().is_some_and(|s| !s.pending_out().is_empty())
+        !self.wq.is_empty()
+            || self
+                .filter
+                .tls()
+                .is_some_and(|s| !s.pending_out().is_empty())
     }
 
     /// "read from 127.0.0.1:5000" style phrase for messages.

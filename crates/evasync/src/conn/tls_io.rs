@@ -231,10 +231,9 @@ impl Conn {
     ) -> std::io::Result<usize> {
         let ready = self.wq.is_empty()
             && self.flags & flag::WRITABLE != 0
-            && self
-                .filter
-                .tls()
-                .is_some_and(|s| s.is_established() && s.pending_out().is_empty() && s.plain_prefix == 0);
+            && self.filter.tls().is_some_and(|s| {
+                s.is_established() && s.pending_out().is_empty() && s.plain_prefix == 0
+            });
         let mut taken = 0;
         let mut written = 0;
         if ready {

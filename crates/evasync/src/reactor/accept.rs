@@ -11,7 +11,6 @@ use mio::{Interest, Token};
 
 use crate::config::ServerOptions;
 use crate::conn::{flag, Conn, Filter, Io};
-use crate::tls::session::TlsSession;
 use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::http::{HttpConn, HttpServerOptions};
@@ -19,6 +18,7 @@ use crate::id::Id;
 use crate::net::listen::BoundListener;
 use crate::reactor::{Reactor, Slot, TimerKey, Upper};
 use crate::stats;
+use crate::tls::session::TlsSession;
 
 /// First wait before accepting again after running out of descriptors; doubles up to the max.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);

@@ -18,9 +18,9 @@ use crate::http::client::ClientConn;
 use crate::id::Id;
 use crate::net::connect::{attempt_order, open_stream};
 use crate::reactor::{ConnectTarget, Reactor, Slot, TimerKey, Upper};
+use crate::stats;
 use crate::tls::session::TlsSession;
 use crate::tls::tls_error;
-use crate::stats;
 
 /// RFC 8305's recommended "Connection Attempt Delay".
 pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);

@@ -37,8 +37,8 @@ use crate::id::{Id, IdMap};
 use crate::stats::StatsSnapshot;
 use crate::timer::TimerQueue;
 
-pub(crate) use command::{Command, ConnectTarget};
 pub use command::TlsSide;
+pub(crate) use command::{Command, ConnectTarget};
 pub use handle::Handle;
 use handle::Shared;
 

@@ -60,8 +60,8 @@ impl Reactor {
                     "the peer closed the connection before the handshake finished".into(),
                 );
                 let err = tls_error(&slot.conn.describe("TLS handshake with"), &e);
-                let probe = slot.server != 0
-                    && slot.conn.filter.tls().is_some_and(|t| !t.saw_input());
+                let probe =
+                    slot.server != 0 && slot.conn.filter.tls().is_some_and(|t| !t.saw_input());
                 if probe {
                     // A connection that closed without sending a byte (a port probe, a health
                     // check) attempted no handshake: nothing to report.

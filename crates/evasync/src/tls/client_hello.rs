@@ -78,7 +78,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u16(&mut self) -> Option<usize> {
-        self.take(2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        self.take(2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
     }
 
     /// A vector with a one- or two-byte length prefix.
@@ -189,7 +190,10 @@ mod tests {
 
     #[test]
     fn other_bytes_are_not_a_hello() {
-        assert_eq!(scan(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"), HelloScan::NotHello);
+        assert_eq!(
+            scan(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            HelloScan::NotHello
+        );
         let mut bad = hello(&sni("a.test"));
         bad[5] = 2; // ServerHello
         assert_eq!(scan(&bad), HelloScan::NotHello);

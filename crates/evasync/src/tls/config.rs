@@ -173,7 +173,8 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
 }
 
 fn versions(min: TlsVersion) -> &'static [&'static SupportedProtocolVersion] {
-    static BOTH: [&SupportedProtocolVersion; 2] = [&rustls::version::TLS13, &rustls::version::TLS12];
+    static BOTH: [&SupportedProtocolVersion; 2] =
+        [&rustls::version::TLS13, &rustls::version::TLS12];
     static TLS13: [&SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
     match min {
         TlsVersion::Tls12 => &BOTH,

@@ -59,9 +59,7 @@ impl TlsErrorCode {
             TlsErrorCode::SelfSignedCertInChain => "SELF_SIGNED_CERT_IN_CHAIN",
             TlsErrorCode::UnableToVerifyLeafSignature => "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
             TlsErrorCode::CertAltnameInvalid => "ERR_TLS_CERT_ALTNAME_INVALID",
-            TlsErrorCode::NoSuitableSignatureAlgorithm => {
-                "ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM"
-            }
+            TlsErrorCode::NoSuitableSignatureAlgorithm => "ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM",
             TlsErrorCode::NoApplicationProtocol => "ERR_SSL_NO_APPLICATION_PROTOCOL",
             TlsErrorCode::Timeout => "ETIMEDOUT",
         }
@@ -134,6 +132,8 @@ fn describe(e: &rustls::Error) -> String {
     match e {
         E::AlertReceived(a) => format!("the peer sent alert {}", alert_name(*a)),
         E::InvalidCertificate(CertificateError::Other(OtherError(inner))) => inner.to_string(),
+        // Our own words (rustls would prefix "unexpected error: ").
+        E::General(why) => why.clone(),
         E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
             format!("the peer did not speak TLS ({e})")
         }

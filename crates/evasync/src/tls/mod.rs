@@ -18,10 +18,10 @@ mod errors;
 mod inbuf;
 mod pem;
 pub(crate) mod session;
+mod sni;
 #[cfg(test)]
 #[path = "../../tests/util/certs.rs"]
 mod testing;
-mod sni;
 mod verify;
 
 pub use config::{

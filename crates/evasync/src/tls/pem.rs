@@ -55,7 +55,10 @@ pub(crate) fn certificates(
 }
 
 /// The private key in `pem`: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
-pub(crate) fn private_key(what: &str, pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+pub(crate) fn private_key(
+    what: &str,
+    pem: &[u8],
+) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| match e {
         pem::Error::NoItemsFound => TlsConfigError(format!(
             "{what}: no private key found (expected a PEM 'PRIVATE KEY', 'RSA PRIVATE KEY' or 'EC PRIVATE KEY' block)"
@@ -71,14 +74,25 @@ mod tests {
     #[test]
     fn errors_name_the_option_and_item() {
         let ok = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n".to_vec();
-        assert_eq!(certificates("tls.ca", std::slice::from_ref(&ok)).unwrap().len(), 1);
+        assert_eq!(
+            certificates("tls.ca", std::slice::from_ref(&ok))
+                .unwrap()
+                .len(),
+            1
+        );
         let e = certificates("tls.ca", &[ok, b"hello".to_vec()]).unwrap_err();
         assert_eq!(e.0, "tls.ca item 2: no PEM CERTIFICATE block found");
-        let e = certificates("tls.cert", &[b"-----BEGIN CERTIFICATE-----\nMAA=\n".to_vec()])
-            .unwrap_err();
+        let e = certificates(
+            "tls.cert",
+            &[b"-----BEGIN CERTIFICATE-----\nMAA=\n".to_vec()],
+        )
+        .unwrap_err();
         assert_eq!(e.0, "tls.cert: a PEM block has no END line");
-        let e = private_key("tls.key", b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n")
-            .unwrap_err();
+        let e = private_key(
+            "tls.key",
+            b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap_err();
         assert!(e.0.starts_with("tls.key: no private key found"), "{e}");
     }
 }

@@ -31,19 +31,28 @@ pub(crate) const MAX_FRAGMENT: usize = 16 * 1024;
 /// Either side's unbuffered connection, as one face.
 trait Records {
     type Data;
-    fn records<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, Self::Data>;
+    fn records<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data>;
 }
 
 impl Records for UnbufferedConnectionCommon<ServerConnectionData> {
     type Data = ServerConnectionData;
-    fn records<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, Self::Data> {
+    fn records<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
         self.process_tls_records(incoming)
     }
 }
 
 impl Records for UnbufferedConnectionCommon<ClientConnectionData> {
     type Data = ClientConnectionData;
-    fn records<'c, 'i>(&'c mut self, incoming: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, Self::Data> {
+    fn records<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
         self.process_tls_records(incoming)
     }
 }
@@ -360,8 +369,16 @@ impl TlsSession {
         let mut held = std::mem::take(&mut self.incoming);
         let mut encrypt = |w: &mut dyn Encrypt| w.encrypt_into(plain, dst);
         let result = match &mut self.role {
-            Role::Server(c) => with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| encrypt(w)),
-            Role::Client(c) => with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| encrypt(w)),
+            Role::Server(c) => {
+                with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| {
+                    encrypt(w)
+                })
+            }
+            Role::Client(c) => {
+                with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| {
+                    encrypt(w)
+                })
+            }
             _ => Err(rustls::Error::General("the TLS session is closed".into())),
         };
         let result = match result {
@@ -386,12 +403,16 @@ impl TlsSession {
         let mut alert = [0u8; 64];
         let mut held = std::mem::take(&mut self.incoming);
         let res = match &mut self.role {
-            Role::Server(c) => with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| {
-                w.queue_close_notify(&mut alert).unwrap_or(0)
-            }),
-            Role::Client(c) => with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| {
-                w.queue_close_notify(&mut alert).unwrap_or(0)
-            }),
+            Role::Server(c) => {
+                with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| {
+                    w.queue_close_notify(&mut alert).unwrap_or(0)
+                })
+            }
+            Role::Client(c) => {
+                with_write_traffic(&mut **c, held.held(), &mut self.out, &mut self.stash, |w| {
+                    w.queue_close_notify(&mut alert).unwrap_or(0)
+                })
+            }
             _ => Err(rustls::Error::HandshakeNotComplete),
         };
         if let Ok((n, discard, _)) = res {
@@ -498,7 +519,11 @@ fn run<C: Records + std::ops::Deref<Target = CommonState>>(
 }
 
 /// Appends the record rustls has queued (after a failure: its alert), if any.
-fn encode_queued<C: Records>(conn: &mut C, rest: &mut [u8], out: &mut Vec<u8>) -> Result<(), rustls::Error> {
+fn encode_queued<C: Records>(
+    conn: &mut C,
+    rest: &mut [u8],
+    out: &mut Vec<u8>,
+) -> Result<(), rustls::Error> {
     match conn.records(rest).state {
         Ok(ConnectionState::EncodeTlsData(mut e)) => encode(&mut e, out),
         _ => Ok(()),
@@ -506,7 +531,10 @@ fn encode_queued<C: Records>(conn: &mut C, rest: &mut [u8], out: &mut Vec<u8>) -
 }
 
 /// Appends a handshake record to `out`.
-fn encode<D>(e: &mut rustls::unbuffered::EncodeTlsData<'_, D>, out: &mut Vec<u8>) -> Result<(), rustls::Error> {
+fn encode<D>(
+    e: &mut rustls::unbuffered::EncodeTlsData<'_, D>,
+    out: &mut Vec<u8>,
+) -> Result<(), rustls::Error> {
     let start = out.len();
     let mut room = 4096;
     loop {
@@ -572,7 +600,11 @@ fn with_write_traffic<C: Records, R>(
                 }
             }
             ConnectionState::PeerClosed => peer_closed = true,
-            _ => return Err(rustls::Error::General("the TLS session cannot send now".into())),
+            _ => {
+                return Err(rustls::Error::General(
+                    "the TLS session cannot send now".into(),
+                ))
+            }
         }
         off += discard;
     }
@@ -597,10 +629,14 @@ impl TlsInfo {
         TlsInfo {
             protocol,
             cipher,
-            alpn: c.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+            alpn: c
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
             server_name,
             resumed: c.handshake_kind() == Some(HandshakeKind::Resumed),
-            peer_certificate: c.peer_certificates().and_then(|certs| certs.first().cloned()),
+            peer_certificate: c
+                .peer_certificates()
+                .and_then(|certs| certs.first().cloned()),
         }
     }
 }
@@ -612,7 +648,10 @@ mod tests {
     use crate::tls::testing::{self_signed, TestCa};
     use crate::tls::{PemIdentity, TlsClientSettings, TlsErrorCode, TlsServerSettings};
 
-    fn server_config(id: PemIdentity, tweak: impl FnOnce(&mut TlsServerSettings)) -> TlsServerConfig {
+    fn server_config(
+        id: PemIdentity,
+        tweak: impl FnOnce(&mut TlsServerSettings),
+    ) -> TlsServerConfig {
         let mut s = TlsServerSettings {
             identity: Some(id),
             ..TlsServerSettings::default()
@@ -631,7 +670,11 @@ mod tests {
 
     /// Moves `from`'s output to `to` in pieces of `step` bytes; returns what `to` reported last
     /// (Established and configuration answers are resumed on the spot) and the plaintext.
-    fn pump(from: &mut TlsSession, to: &mut TlsSession, step: usize) -> (Option<Received>, Vec<u8>) {
+    fn pump(
+        from: &mut TlsSession,
+        to: &mut TlsSession,
+        step: usize,
+    ) -> (Option<Received>, Vec<u8>) {
         let mut bytes = from.pending_out().to_vec();
         let n = bytes.len();
         from.sent(n);
@@ -691,7 +734,10 @@ mod tests {
             };
             let mut c = TlsSession::client(&client, "localhost").expect("client");
             let r = handshake(&mut c, &mut s, step);
-            assert!(c.is_established() && s.is_established(), "step {step}: {r:?}");
+            assert!(
+                c.is_established() && s.is_established(),
+                "step {step}: {r:?}"
+            );
             send(&mut c, b"GET / HTTP/1.1\r\n\r\n");
             let (_, got) = pump(&mut c, &mut s, step);
             assert_eq!(got, b"GET / HTTP/1.1\r\n\r\n");
@@ -751,7 +797,10 @@ mod tests {
         c.sent(hello.len());
         let mut hello = hello;
         let r = s.receive(&mut hello, &mut |_| {});
-        assert!(matches!(&r, Received::AskConfig(n) if n == "named.test"), "{r:?}");
+        assert!(
+            matches!(&r, Received::AskConfig(n) if n == "named.test"),
+            "{r:?}"
+        );
         assert!(s.pending_out().is_empty() && !s.wants_resume());
         let id = crate::tls::TlsIdentity::from_pem(&ca.leaf(&["named.test"], false)).expect("id");
         s.configure(Some(server.with_identity(&id)));

@@ -41,6 +41,14 @@ impl ServerCertVerifier for NodeVerifier {
                         untrusted(TlsErrorCode::UnableToVerifyLeafSignature)
                     }
                 }
+                // A lone self-signed certificate is refused first for being self-signed, as
+                // OpenSSL does, whatever else webpki found (a CA certificate used as a leaf:
+                // `openssl req -x509` marks its output CA:TRUE).
+                rustls::Error::InvalidCertificate(CertificateError::Other(_))
+                    if intermediates.is_empty() && is_self_issued(end_entity) =>
+                {
+                    untrusted(TlsErrorCode::DepthZeroSelfSignedCert)
+                }
                 other => other,
             })
     }

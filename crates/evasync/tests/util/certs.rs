@@ -2,7 +2,7 @@
 //! engine's unit tests (`tls::testing`) and its integration tests.
 #![allow(dead_code)]
 
-use rcgen::{CertificateParams, DnType, IsCa, KeyPair, BasicConstraints};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
 use evasync::tls::PemIdentity;
 
@@ -52,8 +52,8 @@ impl TestCa {
 /// A self-signed certificate for `names`.
 pub fn self_signed(names: &[&str]) -> PemIdentity {
     let key = KeyPair::generate().expect("key");
-    let params =
-        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
+    let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .expect("params");
     let cert = params.self_signed(&key).expect("cert");
     PemIdentity {
         cert: vec![cert.pem().into_bytes()],
