@@ -306,27 +306,66 @@ fn parse_head<'b, 'h>(
             ErrorKind::HeadTooLarge,
             "too many header fields (maxHeaders)",
         )),
-        Err(httparse::Error::Version) if has_other_version(buf) => Err(Error::new(
-            ErrorKind::VersionNotSupported,
-            "HTTP version not supported (only 1.0 and 1.1)",
-        )),
+        Err(httparse::Error::Version) => match version_verdict(buf) {
+            VersionVerdict::Unsupported => Err(Error::new(
+                ErrorKind::VersionNotSupported,
+                "HTTP version not supported (only 1.0 and 1.1)",
+            )),
+            // httparse refuses a version as soon as one byte cannot belong to 1.0 or 1.1;
+            // waiting for the whole line makes the verdict the same however the bytes arrive.
+            VersionVerdict::Incomplete if buf.len() > limits.max_head_size => Err(Error::new(
+                ErrorKind::HeadTooLarge,
+                "request head too large (maxHeaderSize)",
+            )),
+            VersionVerdict::Incomplete => Ok(Parse::Partial),
+            VersionVerdict::Malformed => Err(Error::malformed("malformed request head")),
+        },
         Err(_) => Err(Error::malformed("malformed request head")),
     }
 }
 
-/// True when the request line ends in a well-formed `HTTP/d.d` other than 1.0 and 1.1 (then
-/// the answer is 505, not 400: the request was understood, its version is not served).
-fn has_other_version(buf: &[u8]) -> bool {
-    let line = buf.split(|b| *b == b'\n').next().unwrap_or(&[]);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let Some(space) = line.iter().rposition(|b| *b == b' ') else {
-        return false;
+/// What to make of a request line whose version httparse refused.
+#[derive(Debug, PartialEq, Eq)]
+enum VersionVerdict {
+    /// `method SP target SP HTTP/d.d` with a version other than 1.0 and 1.1: 505 (the request
+    /// was understood, its version is not served).
+    Unsupported,
+    /// The line has not ended and its version could still become `HTTP/d.d`.
+    Incomplete,
+    /// Anything else: 400.
+    Malformed,
+}
+
+fn version_verdict(buf: &[u8]) -> VersionVerdict {
+    let (line, complete) = match buf.iter().position(|b| *b == b'\n') {
+        Some(end) => (&buf[..end], true),
+        None => (buf, false),
     };
-    match &line[space + 1..] {
-        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] => {
-            major.is_ascii_digit() && minor.is_ascii_digit() && !(*major == b'1' && *minor <= b'1')
+    // A CR ends the version whether or not its LF has arrived yet.
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|b| *b == b' ');
+    let (Some(_method), Some(_target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return VersionVerdict::Malformed;
+    };
+    const PATTERN: &[u8] = b"HTTP/d.d";
+    let fits = version.len() <= PATTERN.len()
+        && version.iter().zip(PATTERN).all(|(b, p)| match p {
+            b'd' => b.is_ascii_digit(),
+            _ => b == p,
+        });
+    match (fits, version.len() == PATTERN.len(), complete) {
+        (true, true, true) => {
+            let (major, minor) = (version[5], version[7]);
+            if major == b'1' && minor <= b'1' {
+                VersionVerdict::Malformed
+            } else {
+                VersionVerdict::Unsupported
+            }
         }
-        _ => false,
+        (true, _, false) => VersionVerdict::Incomplete,
+        _ => VersionVerdict::Malformed,
     }
 }
 
@@ -774,5 +813,28 @@ mod tests {
         };
         assert_eq!(second.target.of(&two[n..]), b"/2");
         assert_eq!(n + m, two.len());
+    }
+
+    #[test]
+    fn the_version_verdict_does_not_depend_on_how_the_bytes_arrive() {
+        // Found by the server_conn fuzz target: refused 400 byte by byte, 505 whole.
+        let cases: [(&[u8], u16); 3] = [
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            (b"A T33333333333333326  HTTP/1.3\r\n\r\n", 400),
+            (b"GET / HTTP/1.1x\r\nHost: a\r\n\r\n", 400),
+        ];
+        let mut headers = Vec::new();
+        for (input, status) in cases {
+            for cut in 1..=input.len() {
+                match parse_request(&input[..cut], &Limits::default(), &mut headers) {
+                    Ok(Parse::Partial) => assert!(cut < input.len(), "{input:?} whole is partial"),
+                    Ok(Parse::Complete(..)) => panic!("{input:?} accepted at {cut}"),
+                    Err(e) => {
+                        assert_eq!(e.status(), status, "{input:?} cut at {cut}");
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
