@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 
 import { TlsErrorCode } from '../binding';
 import { TlsError } from './conditions';
+import { intern } from './data';
 import type { Loop } from './loop';
 
 /** A PEM item: text or bytes. */
@@ -232,33 +233,57 @@ export function peerCertificate(der: Buffer): PeerCertificate {
   };
 }
 
-/** The `TlsInfo` of a `TlsEstablished` record (crates/evasync/src/wire/events.rs). The peer's
- * certificate is parsed when first read. */
+/**
+ * What a handshake established, as `socket.tls`. A class (one shared shape and prototype, not
+ * an object literal with a getter closure per connection): thousands of idle TLS connections
+ * each hold one, so it stays a few words; the names are interned and the peer's certificate is
+ * parsed when first read.
+ */
+class Established implements TlsInfo {
+  readonly protocol: 'TLSv1.2' | 'TLSv1.3';
+  readonly cipher: string;
+  readonly alpn: string | null;
+  readonly serverName: string | null;
+  readonly resumed: boolean;
+  #der: Buffer | null;
+  #parsed: PeerCertificate | null | undefined;
+
+  constructor(protocol: 'TLSv1.2' | 'TLSv1.3', cipher: string, alpn: string | null, serverName: string | null, resumed: boolean, der: Buffer | null) {
+    this.protocol = protocol;
+    this.cipher = cipher;
+    this.alpn = alpn;
+    this.serverName = serverName;
+    this.resumed = resumed;
+    this.#der = der;
+    this.#parsed = der === null ? null : undefined;
+  }
+
+  get peerCertificate(): PeerCertificate | null {
+    if (this.#parsed === undefined) this.#parsed = peerCertificate(this.#der!);
+    return this.#parsed;
+  }
+
+  toJSON(): object {
+    const { protocol, cipher, alpn, serverName, resumed, peerCertificate: peer } = this;
+    return { protocol, cipher, alpn, serverName, resumed, peerCertificate: peer };
+  }
+}
+
+/** The `TlsInfo` of a `TlsEstablished` record (crates/evasync/src/wire/events.rs). */
 export function tlsInfoOf(r: Uint32Array, i: number, arena: Buffer): TlsInfo {
   let at = r[i + 2]!;
   const cipherLen = r[i + 5]!;
   const alpnLen = r[i + 6]! & 0xffff;
   const nameLen = r[i + 6]! >>> 16;
   const certLen = r[i + 7]!;
-  const cipher = arena.toString('latin1', at, at + cipherLen);
+  const cipher = intern(arena.toString('latin1', at, at + cipherLen));
   at += cipherLen;
-  const alpn = alpnLen > 0 ? arena.toString('latin1', at, at + alpnLen) : null;
+  const alpn = alpnLen > 0 ? intern(arena.toString('latin1', at, at + alpnLen)) : null;
   at += alpnLen;
-  const serverName = nameLen > 0 ? arena.toString('latin1', at, at + nameLen) : null;
+  const serverName = nameLen > 0 ? intern(arena.toString('latin1', at, at + nameLen)) : null;
   at += nameLen;
   const der = certLen > 0 ? Buffer.from(arena.subarray(at, at + certLen)) : null;
-  let parsed: PeerCertificate | null | undefined = der === null ? null : undefined;
-  return {
-    protocol: (r[i + 4]! & 0xff) === 13 ? 'TLSv1.3' : 'TLSv1.2',
-    cipher,
-    alpn,
-    serverName,
-    resumed: (r[i + 4]! >>> 8) !== 0,
-    get peerCertificate(): PeerCertificate | null {
-      if (parsed === undefined) parsed = peerCertificate(der!);
-      return parsed;
-    },
-  };
+  return new Established((r[i + 4]! & 0xff) === 13 ? 'TLSv1.3' : 'TLSv1.2', cipher, alpn, serverName, (r[i + 4]! >>> 8) !== 0, der);
 }
 
 /** Bits of a cipher suite's bulk cipher, from its IANA name. */
