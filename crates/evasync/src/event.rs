@@ -1,9 +1,8 @@
 //! What the reactor reports, and the sink it reports to.
 
-use std::net::SocketAddr;
-
 use crate::error::Error;
 use crate::id::Id;
+use crate::net::addr::Endpoint;
 
 /// One thing that happened in the reactor. Borrowed data (`Data::data`) is valid only during the
 /// call to [`EventSink::event`]: the reactor reads every socket into one scratch buffer.
@@ -21,9 +20,9 @@ pub enum Event<'a> {
         /// The OS descriptor.
         fd: i64,
         /// Our side.
-        local: SocketAddr,
+        local: Endpoint,
         /// The peer.
-        remote: SocketAddr,
+        remote: Endpoint,
     },
     /// A listener accepted a connection.
     Accepted {
@@ -34,9 +33,9 @@ pub enum Event<'a> {
         /// The OS descriptor.
         fd: i64,
         /// Our side.
-        local: SocketAddr,
-        /// The peer.
-        remote: SocketAddr,
+        local: Endpoint,
+        /// The peer (an empty Unix path for an unnamed client).
+        remote: Endpoint,
     },
     /// Bytes arrived.
     Data {
@@ -158,6 +157,32 @@ pub enum Event<'a> {
         id: Id,
         /// The server name asked for (lower-case).
         name: &'a str,
+    },
+    /// A child process exited and was reaped (its pipes may still hold data).
+    ProcessExited {
+        /// The process.
+        id: Id,
+        /// How it ended.
+        status: crate::process::ExitStatus,
+    },
+    /// A notifier was triggered (every trigger since the last report, coalesced).
+    Notified {
+        /// The notifier.
+        id: Id,
+    },
+    /// A polled descriptor is ready ([`crate::poll_bits`]); reported every turn while it is.
+    Polled {
+        /// The poller.
+        id: Id,
+        /// What holds.
+        ready: u8,
+    },
+    /// A watched signal arrived (repeats between two turns coalesce).
+    Signal {
+        /// The watcher.
+        id: Id,
+        /// The signal.
+        signo: i32,
     },
     /// A synthetic event asked for with [`crate::Command::EmitTicks`], for measuring delivery.
     Tick {

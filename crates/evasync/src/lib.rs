@@ -51,6 +51,8 @@ pub mod fuzzing;
 pub mod http;
 mod id;
 mod net;
+mod notifier;
+pub mod process;
 mod reactor;
 mod stats;
 mod timer;
@@ -61,8 +63,12 @@ pub use config::{ConnectOptions, ReactorConfig, ServerOptions};
 pub use error::{Error, ErrorKind};
 pub use event::{Event, EventSink};
 pub use id::Id;
+pub use net::addr::Endpoint;
 #[cfg(unix)]
 pub use net::listen::listener_from_fd;
 pub use net::listen::{bind_listener, bind_listener_with, BoundListener};
-pub use reactor::{Handle, Reactor, TlsSide};
+#[cfg(unix)]
+pub use net::listen::{bind_unix_listener, unix_listener_from_fd};
+pub use notifier::Notifier;
+pub use reactor::{poll_bits, Handle, Reactor, TlsSide};
 pub use stats::StatsSnapshot;

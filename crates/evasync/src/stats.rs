@@ -12,6 +12,10 @@ pub(crate) struct Stats {
     pub http_outgoing: AtomicU64,
     pub dns: AtomicU64,
     pub timers: AtomicU64,
+    pub processes: AtomicU64,
+    pub notifiers: AtomicU64,
+    pub pollers: AtomicU64,
+    pub signals: AtomicU64,
     pub bytes_read: AtomicU64,
     pub bytes_written: AtomicU64,
 }
@@ -34,6 +38,14 @@ pub struct StatsSnapshot {
     pub servers: u64,
     /// Pending timers, referenced or not.
     pub active_timers: u64,
+    /// Child processes not reaped yet.
+    pub processes: u64,
+    /// Notifiers not freed yet.
+    pub notifiers: u64,
+    /// File descriptors polled.
+    pub pollers: u64,
+    /// Signals watched ([`crate::Handle::signal`]).
+    pub signal_handlers: u64,
     /// Bytes read since the reactor started.
     pub bytes_read: u64,
     /// Bytes handed to the kernel since the reactor started.
@@ -51,6 +63,10 @@ impl Stats {
             &self.http_outgoing,
             &self.dns,
             &self.timers,
+            &self.processes,
+            &self.notifiers,
+            &self.pollers,
+            &self.signals,
         ] {
             c.store(0, Relaxed);
         }
@@ -65,6 +81,10 @@ impl Stats {
             outgoing_http_connections: self.http_outgoing.load(Relaxed),
             servers: self.servers.load(Relaxed),
             active_timers: self.timers.load(Relaxed),
+            processes: self.processes.load(Relaxed),
+            notifiers: self.notifiers.load(Relaxed),
+            pollers: self.pollers.load(Relaxed),
+            signal_handlers: self.signals.load(Relaxed),
             bytes_read: self.bytes_read.load(Relaxed),
             bytes_written: self.bytes_written.load(Relaxed),
         }

@@ -159,6 +159,7 @@ fn the_client_talks_to_the_server_over_a_pooled_connection() {
         keep_alive: true,
         max_connections: 4,
         tls: None,
+        socket_path: None,
     };
     for path in ["/one", "/two"] {
         let id = r.handle.http_client(request(path));

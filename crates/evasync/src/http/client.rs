@@ -41,6 +41,9 @@ pub struct ClientRequest {
     pub max_connections: usize,
     /// Speak TLS (`https://`): connections are pooled per TLS configuration too.
     pub tls: Option<crate::tls::TlsClientConfig>,
+    /// Connect to this Unix socket instead of `host:port` (which still name the origin, for
+    /// `Host`); connections are pooled per socket path.
+    pub socket_path: Option<Vec<u8>>,
 }
 
 /// What a request is made of, before encoding.
@@ -94,13 +97,14 @@ impl ClientRequest {
             keep_alive: spec.keep_alive,
             max_connections: spec.max_connections,
             tls: None,
+            socket_path: None,
         })
     }
 
     /// The pool this request's connections belong to: scheme, host, port and, over TLS, the
     /// configuration (equal options share one) and the server name.
     fn origin(&self) -> String {
-        match &self.tls {
+        let mut origin = match &self.tls {
             None => format!("{}:{}", self.host, self.port),
             Some(t) => format!(
                 "https://{}:{}#{:p}/{}",
@@ -109,6 +113,19 @@ impl ClientRequest {
                 std::sync::Arc::as_ptr(&t.rustls),
                 t.server_name.as_deref().unwrap_or("")
             ),
+        };
+        if let Some(path) = &self.socket_path {
+            origin.push_str(" unix:");
+            origin.push_str(&String::from_utf8_lossy(path));
+        }
+        origin
+    }
+
+    /// Where its connections go.
+    pub(crate) fn target(&self) -> crate::reactor::ConnectTarget {
+        match &self.socket_path {
+            Some(path) => crate::reactor::ConnectTarget::Unix(path.clone()),
+            None => crate::reactor::ConnectTarget::Host(self.host.clone(), self.port),
         }
     }
 }

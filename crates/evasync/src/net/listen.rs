@@ -7,21 +7,118 @@ use std::net::{SocketAddr, TcpListener};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::DEFAULT_BACKLOG;
+use crate::net::addr::Endpoint;
 
 /// A bound, listening socket, ready to be served by the reactor ([`crate::Handle::serve`],
 /// [`crate::Handle::http_serve`]).
 #[derive(Debug)]
 pub struct BoundListener {
-    pub(crate) inner: TcpListener,
-    /// The address it is bound to (with the real port when port 0 was asked).
-    pub local: SocketAddr,
+    pub(crate) inner: ListenSocket,
+    /// Where it listens (with the real port when port 0 was asked; a Unix socket's path).
+    pub local: Endpoint,
+}
+
+/// The OS listening socket.
+#[derive(Debug)]
+pub(crate) enum ListenSocket {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(std::os::unix::net::UnixListener, UnixFile),
 }
 
 impl BoundListener {
     /// The OS descriptor.
     pub fn fd(&self) -> i64 {
-        crate::conn::io::os_handle(&self.inner)
+        match &self.inner {
+            ListenSocket::Tcp(l) => crate::conn::io::os_handle(l),
+            #[cfg(unix)]
+            ListenSocket::Unix(l, _) => crate::conn::io::os_handle(l),
+        }
     }
+}
+
+/// The file a Unix listener made: removed when the listener goes, unless another file has
+/// taken its place since (the same path bound again by someone else is left alone).
+#[cfg(unix)]
+#[derive(Debug, Default)]
+pub struct UnixFile {
+    path: Option<std::path::PathBuf>,
+    /// Device and inode of the socket file at bind time.
+    id: (u64, u64),
+}
+
+#[cfg(unix)]
+impl UnixFile {
+    fn made(path: &[u8]) -> UnixFile {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::MetadataExt;
+        if matches!(path.first(), None | Some(0)) {
+            return UnixFile::default(); // abstract: no file
+        }
+        let p = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(path));
+        match std::fs::metadata(&p) {
+            Ok(m) => UnixFile {
+                path: Some(p),
+                id: (m.dev(), m.ino()),
+            },
+            Err(_) => UnixFile::default(),
+        }
+    }
+
+    /// Removes the socket file if it is still the one this listener made.
+    pub fn remove(&mut self) {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(p) = self.path.take() {
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| (m.dev(), m.ino()) == self.id) {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for UnixFile {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Binds and listens on the Unix socket `path` (bytes; a leading NUL names a Linux abstract
+/// socket). An existing file at `path` is `AddrInUse` and left alone. With `mode`, the socket
+/// file gets those permission bits before it listens. The file is removed when the listener
+/// goes.
+#[cfg(unix)]
+pub fn bind_unix_listener(
+    path: &[u8],
+    backlog: i32,
+    mode: Option<u32>,
+) -> io::Result<BoundListener> {
+    let inner = crate::net::unix::bind(path, backlog, mode)?;
+    let file = UnixFile::made(path);
+    Ok(BoundListener {
+        inner: ListenSocket::Unix(inner, file),
+        local: Endpoint::Unix(path.to_vec()),
+    })
+}
+
+/// Takes over an inherited listening Unix socket.
+///
+/// # Safety
+/// `fd` must be an open, listening Unix stream socket that nothing else will use or close.
+#[cfg(unix)]
+pub unsafe fn unix_listener_from_fd(fd: i32) -> io::Result<BoundListener> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the caller guarantees `fd` is an owned, listening Unix socket (see above).
+    let inner = unsafe { std::os::unix::net::UnixListener::from_raw_fd(fd) };
+    inner.set_nonblocking(true)?;
+    let local = inner
+        .local_addr()
+        .map(|a| crate::net::unix::path_of(&a))
+        .unwrap_or_default();
+    Ok(BoundListener {
+        inner: ListenSocket::Unix(inner, UnixFile::default()),
+        local: Endpoint::Unix(local),
+    })
 }
 
 /// Binds and listens on `addr`. `backlog` below 0 means the default (128). `reuse_address`
@@ -68,7 +165,10 @@ pub fn bind_listener_with(
     })?;
     let inner: TcpListener = socket.into();
     let local = inner.local_addr()?;
-    Ok(BoundListener { inner, local })
+    Ok(BoundListener {
+        inner: ListenSocket::Tcp(inner),
+        local: Endpoint::Inet(local),
+    })
 }
 
 /// Takes over an inherited listening descriptor (systemd socket activation, a parent process).
@@ -83,5 +183,8 @@ pub unsafe fn listener_from_fd(fd: i32) -> io::Result<BoundListener> {
     let inner = unsafe { TcpListener::from_raw_fd(fd) };
     inner.set_nonblocking(true)?;
     let local = inner.local_addr()?;
-    Ok(BoundListener { inner, local })
+    Ok(BoundListener {
+        inner: ListenSocket::Tcp(inner),
+        local: Endpoint::Inet(local),
+    })
 }

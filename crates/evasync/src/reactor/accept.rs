@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::http::{HttpConn, HttpServerOptions};
 use crate::id::Id;
-use crate::net::listen::BoundListener;
+use crate::net::addr::Endpoint;
+use crate::net::listen::{BoundListener, ListenSocket};
 use crate::reactor::{Reactor, Slot, TimerKey, Upper};
 use crate::stats;
 use crate::tls::session::TlsSession;
@@ -25,9 +26,65 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 /// Longest wait between accept retries while descriptors are exhausted.
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// The OS listening socket of a [`Listener`].
+pub(super) enum ListenerSock {
+    Tcp(mio::net::TcpListener),
+    /// A Unix listener and the socket file it removes when it goes (held for its `Drop`).
+    #[cfg(unix)]
+    Unix(
+        mio::net::UnixListener,
+        #[allow(dead_code)] crate::net::listen::UnixFile,
+    ),
+}
+
+impl ListenerSock {
+    /// Accepts one connection: its stream and, for TCP, the peer's address.
+    fn accept(&self) -> io::Result<(Io, Option<SocketAddr>)> {
+        match self {
+            ListenerSock::Tcp(l) => l.accept().map(|(s, a)| (Io::Tcp(s), Some(a))),
+            #[cfg(unix)]
+            ListenerSock::Unix(l, _) => l.accept().map(|(s, _)| (Io::Unix(s), None)),
+        }
+    }
+
+    /// "accept on …" for messages.
+    fn describe(&self) -> String {
+        match self {
+            ListenerSock::Tcp(l) => match l.local_addr() {
+                Ok(a) => format!("accept on {a}"),
+                Err(_) => "accept".into(),
+            },
+            #[cfg(unix)]
+            ListenerSock::Unix(l, _) => match l.local_addr() {
+                Ok(a) => format!(
+                    "accept on {}",
+                    crate::net::addr::Endpoint::Unix(crate::net::unix::path_of(&a))
+                ),
+                Err(_) => "accept".into(),
+            },
+        }
+    }
+
+    fn register(&mut self, registry: &mio::Registry, token: Token) -> io::Result<()> {
+        match self {
+            ListenerSock::Tcp(l) => registry.register(l, token, Interest::READABLE),
+            #[cfg(unix)]
+            ListenerSock::Unix(l, _) => registry.register(l, token, Interest::READABLE),
+        }
+    }
+
+    pub fn deregister(&mut self, registry: &mio::Registry) {
+        let _ = match self {
+            ListenerSock::Tcp(l) => registry.deregister(l),
+            #[cfg(unix)]
+            ListenerSock::Unix(l, _) => registry.deregister(l),
+        };
+    }
+}
+
 /// A listening socket held by the reactor.
 pub(super) struct Listener {
-    pub sock: mio::net::TcpListener,
+    pub sock: ListenerSock,
     opts: ServerOptions,
     /// Accepted sockets still held.
     pub open: usize,
@@ -66,11 +123,15 @@ impl Reactor {
         opts: ServerOptions,
         http: Option<Arc<HttpServerOptions>>,
     ) {
-        let mut sock = mio::net::TcpListener::from_std(bound.inner);
-        if self
-            .poll
-            .registry()
-            .register(&mut sock, Token(id as usize), Interest::READABLE)
+        let mut sock = match bound.inner {
+            ListenSocket::Tcp(l) => ListenerSock::Tcp(mio::net::TcpListener::from_std(l)),
+            #[cfg(unix)]
+            ListenSocket::Unix(l, file) => {
+                ListenerSock::Unix(mio::net::UnixListener::from_std(l), file)
+            }
+        };
+        if sock
+            .register(self.poll.registry(), Token(id as usize))
             .is_err()
         {
             return;
@@ -92,7 +153,7 @@ impl Reactor {
 
     pub(super) fn close_server(&mut self, id: Id) {
         if let Some(mut l) = self.listeners.remove(&id) {
-            let _ = self.poll.registry().deregister(&mut l.sock);
+            l.sock.deregister(self.poll.registry());
             stats::dec(&self.shared.stats.servers);
         }
     }
@@ -106,17 +167,17 @@ impl Reactor {
                 return;
             }
             match l.sock.accept() {
-                Ok((stream, remote)) => {
+                Ok((io, remote)) => {
                     l.backoff = Duration::ZERO;
                     if l.opts.max_connections.is_some_and(|max| l.open >= max) {
                         // Over the limit: accepted and closed at once, as the contract says.
-                        drop(stream);
+                        drop(io);
                         continue;
                     }
                     l.open += 1;
                     let opts = l.opts.clone();
                     let http = l.http.clone();
-                    self.adopt_accepted(id, Io::Tcp(stream), remote, &opts, http, sink);
+                    self.adopt_accepted(id, io, remote, &opts, http, sink);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     l.reported = false;
@@ -130,13 +191,9 @@ impl Reactor {
                     let at = Instant::now() + l.backoff;
                     let report = !l.reported;
                     l.reported = true;
-                    let local = l.sock.local_addr().ok();
+                    let op = l.sock.describe();
                     self.timers.schedule(at, TimerKey::AcceptRetry(id));
                     if report {
-                        let op = match local {
-                            Some(a) => format!("accept on {a}"),
-                            None => "accept".to_string(),
-                        };
                         sink.event(Event::ServerError {
                             id,
                             error: Error::io(op, &e),
@@ -181,7 +238,7 @@ impl Reactor {
         &mut self,
         server: Id,
         mut io: Io,
-        remote: SocketAddr,
+        remote: Option<SocketAddr>,
         opts: &ServerOptions,
         http: Option<Arc<HttpServerOptions>>,
         sink: &mut dyn EventSink,
@@ -198,7 +255,8 @@ impl Reactor {
             return;
         }
         let fd = io.fd();
-        let local = io.local_addr().unwrap_or(remote);
+        let local = io.local_addr();
+        let remote_end = remote.map(Endpoint::Inet).or_else(|| io.peer_addr());
         // HTTP enforces its own timeouts and handles the peer's FIN itself.
         let mut conn = Conn::accepted(io, remote, opts.allow_half_open || http.is_some());
         let upper = match &http {
@@ -235,13 +293,17 @@ impl Reactor {
         match tls {
             // Announced once the handshake is done.
             Some(timeout) => self.arm_handshake_timer(id, timeout),
-            None => sink.event(Event::Accepted {
-                server,
-                id,
-                fd,
-                local,
-                remote,
-            }),
+            None => {
+                if let (Some(local), Some(remote)) = (local, remote_end) {
+                    sink.event(Event::Accepted {
+                        server,
+                        id,
+                        fd,
+                        local,
+                        remote,
+                    });
+                }
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::conn::{flag, Phase};
 use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::id::Id;
-use crate::reactor::{Reactor, Upper};
+use crate::reactor::{Reactor, Upper, PIPE};
 use crate::stats;
 
 impl Reactor {
@@ -87,7 +87,9 @@ impl Reactor {
         let Some(slot) = self.conns.get_mut(&id) else {
             return;
         };
-        if slot.conn.queue_close_notify() {
+        // TLS: close_notify goes out before the FIN, unless the peer has already closed (a
+        // write would only meet a reset).
+        if !slot.conn.has(flag::EOF) && slot.conn.queue_close_notify() {
             // TLS: close_notify goes out before the FIN (this runs again once it has).
             self.flush_conn(id, sink);
             if self
@@ -146,6 +148,7 @@ impl Reactor {
         match slot.upper {
             Upper::HttpClient(client) => self.client_released(id, client, sink),
             Upper::HttpServer(_) => stats::dec(&self.shared.stats.http_incoming),
+            Upper::Raw if slot.server == PIPE => {}
             Upper::Raw if slot.server == 0 => stats::dec(&self.shared.stats.outgoing),
             Upper::Raw => stats::dec(&self.shared.stats.incoming),
         }

@@ -16,6 +16,8 @@ use crate::net::listen::BoundListener;
 pub(crate) enum ConnectTarget {
     /// A host name (or IP literal) and port, resolved by the reactor.
     Host(String, u16),
+    /// A Unix socket path (bytes; a leading NUL names a Linux abstract socket).
+    Unix(Vec<u8>),
 }
 
 /// A request to the reactor.
@@ -193,6 +195,69 @@ pub(crate) enum Command {
         /// The certificate to present (None: the server's default), or why the application
         /// could not choose one (the handshake then fails).
         answer: Result<Option<crate::tls::TlsIdentity>, String>,
+    },
+    /// Watch a child started by a handle; its pipes become connections under `pipes`' ids.
+    #[cfg(unix)]
+    AdoptProcess {
+        /// Process id.
+        id: Id,
+        /// The child and its pipe ends.
+        started: Box<crate::process::Started>,
+        /// Connection ids of stdin, stdout, stderr (for the pipes there are).
+        pipes: [Option<Id>; 3],
+    },
+    /// A watcher thread saw child `id` exit (where there is no pidfd).
+    #[cfg(unix)]
+    ProcessExited {
+        /// Process id.
+        id: Id,
+    },
+    /// Register a notifier.
+    NotifierAdd {
+        /// Notifier id.
+        id: Id,
+        /// Shared with its triggers.
+        state: std::sync::Arc<crate::notifier::NotifierState>,
+    },
+    /// A notifier was triggered (coalesced by its `pending` flag).
+    Notify {
+        /// Notifier id.
+        id: Id,
+    },
+    /// Forget a notifier.
+    NotifierFree {
+        /// Notifier id.
+        id: Id,
+    },
+    /// Poll a descriptor the application owns.
+    #[cfg(unix)]
+    PollAdd {
+        /// Poller id.
+        id: Id,
+        /// The descriptor.
+        fd: i32,
+        /// Conditions ([`crate::poll_bits`]).
+        want: u8,
+    },
+    /// Stop polling.
+    #[cfg(unix)]
+    PollFree {
+        /// Poller id.
+        id: Id,
+    },
+    /// Watch a signal.
+    #[cfg(unix)]
+    SignalAdd {
+        /// Watcher id.
+        id: Id,
+        /// The signal.
+        signo: i32,
+    },
+    /// Stop watching.
+    #[cfg(unix)]
+    SignalFree {
+        /// Watcher id.
+        id: Id,
     },
     /// Close everything without reporting and stop: [`crate::Reactor::stopped`] turns true.
     Exit,

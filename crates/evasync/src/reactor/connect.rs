@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use mio::Token;
 
 use crate::config::ConnectOptions;
-use crate::conn::{flag, Conn, Connecting, Filter, Phase, Racer};
+use crate::conn::{flag, Conn, Connecting, Filter, Io, Phase, Racer};
 use crate::dns::{dns_error, DnsErrorCode, DnsPurpose, DnsQuery};
 use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::http::client::ClientConn;
 use crate::id::Id;
+use crate::net::addr::Endpoint;
 use crate::net::connect::{attempt_order, open_stream};
 use crate::reactor::{ConnectTarget, Reactor, Slot, TimerKey, Upper};
 use crate::stats;
@@ -24,6 +25,9 @@ use crate::tls::tls_error;
 
 /// RFC 8305's recommended "Connection Attempt Delay".
 pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// Wait before connecting again to a Unix socket whose backlog was full.
+const UNIX_RETRY: Duration = Duration::from_millis(5);
 
 impl Reactor {
     /// Opens connection `id` to `target`. A connection made for the HTTP client carries its
@@ -41,20 +45,26 @@ impl Reactor {
         let label = match &target {
             ConnectTarget::Host(h, p) if h.contains(':') => format!("[{h}]:{p}"),
             ConnectTarget::Host(h, p) => format!("{h}:{p}"),
+            ConnectTarget::Unix(p) => Endpoint::Unix(p.clone()).to_string(),
         };
         if let Some(t) = opts.connect_timeout {
             self.timers
                 .schedule(now + t, TimerKey::Connect(id, conn.timer_gen));
         }
         let family = opts.family;
-        let ConnectTarget::Host(host, _) = &target;
+        let host = match &target {
+            ConnectTarget::Host(host, _) => host.clone(),
+            // TLS over a Unix socket names the server `localhost` unless told otherwise.
+            ConnectTarget::Unix(_) => "localhost".to_string(),
+        };
         conn.connecting = Some(Box::new(Connecting {
             addrs: Vec::new(),
             opts,
             target: label,
-            host: host.clone(),
+            host,
             last_error: None,
             racers: Vec::new(),
+            unix_path: None,
         }));
         let upper = match client {
             Some(c) => {
@@ -85,6 +95,72 @@ impl Reactor {
                 let query = DnsQuery::Lookup { host, family };
                 self.dns_query(id, query, DnsPurpose::Connect(port), sink);
             }
+            ConnectTarget::Unix(path) => self.connect_unix(id, path, sink),
+        }
+    }
+
+    /// Starts (or retries) the connect of `id` to a Unix socket.
+    #[cfg(unix)]
+    fn connect_unix(&mut self, id: Id, path: Vec<u8>, sink: &mut dyn EventSink) {
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let conn = &mut slot.conn;
+        conn.phase = Phase::Connecting;
+        match crate::net::unix::connect(&path) {
+            Ok(stream) => {
+                let mut io = Io::Unix(stream);
+                if let Err(e) = io.register(self.poll.registry(), Token(id as usize)) {
+                    let err = Error::io(conn.describe("connect to"), &e);
+                    return self.fail(id, err, sink);
+                }
+                conn.io = Some(io);
+                // Completion (often at once for a local socket) is reported as writable.
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                // The listener's backlog is full: Linux says EAGAIN instead of queueing. Try
+                // again shortly, until the connect timeout (if any) says otherwise.
+                if let Some(c) = conn.connecting.as_mut() {
+                    c.unix_path = Some(path);
+                }
+                let at = Instant::now() + UNIX_RETRY;
+                self.timers
+                    .schedule(at, TimerKey::UnixRetry(id, conn.timer_gen));
+            }
+            Err(e) => {
+                let err = Error::io(conn.describe("connect to"), &e);
+                self.fail(id, err, sink);
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn connect_unix(&mut self, id: Id, _path: Vec<u8>, sink: &mut dyn EventSink) {
+        let e = io::Error::from(io::ErrorKind::Unsupported);
+        if let Some(err) = self
+            .conns
+            .get(&id)
+            .map(|s| Error::io(s.conn.describe("connect to"), &e))
+        {
+            self.fail(id, err, sink);
+        }
+    }
+
+    /// A Unix connect that met a full backlog tries again.
+    pub(super) fn unix_retry(&mut self, id: Id, gen: u32, sink: &mut dyn EventSink) {
+        let Some(slot) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if slot.conn.timer_gen != gen || slot.conn.phase != Phase::Connecting {
+            return;
+        }
+        if let Some(path) = slot
+            .conn
+            .connecting
+            .as_mut()
+            .and_then(|c| c.unix_path.take())
+        {
+            self.connect_unix(id, path, sink);
         }
     }
 
@@ -277,7 +353,7 @@ impl Reactor {
         };
         io.apply_options(c.opts.no_delay, c.opts.keep_alive);
         let fd = io.fd();
-        let remote = io.peer_addr().or(conn.peer);
+        let remote = io.peer_addr().or(conn.peer.map(Endpoint::Inet));
         let local = io.local_addr();
         conn.phase = Phase::Open;
         conn.flags |= flag::WRITABLE;

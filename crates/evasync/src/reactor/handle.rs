@@ -11,6 +11,7 @@ use crate::dns::{DnsConfig, DnsQuery};
 use crate::http::client::ClientRequest;
 use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
+use crate::net::addr::Endpoint;
 use crate::net::listen::{bind_listener, BoundListener};
 use crate::reactor::{Command, ConnectTarget};
 use crate::stats::{Stats, StatsSnapshot};
@@ -24,6 +25,9 @@ pub(crate) struct Shared {
     /// [`crate::Reactor::set_driven_locally`]).
     quiet: AtomicBool,
     pub stats: Stats,
+    /// Children not reaped yet, for signalling them from any thread.
+    #[cfg(unix)]
+    processes: Mutex<crate::id::IdMap<Arc<crate::process::ProcessHandle>>>,
 }
 
 fn lock(m: &Mutex<Vec<Command>>) -> MutexGuard<'_, Vec<Command>> {
@@ -39,7 +43,24 @@ impl Shared {
             next_id: AtomicU32::new(1),
             quiet: AtomicBool::new(false),
             stats: Stats::default(),
+            #[cfg(unix)]
+            processes: Mutex::default(),
         }
+    }
+
+    /// A child was reaped: it can no longer be signalled.
+    #[cfg(unix)]
+    pub fn forget_process(&self, id: Id) {
+        if let Ok(mut p) = self.processes.lock() {
+            p.remove(&id);
+        }
+    }
+
+    /// Queues a command and wakes the poll even for a locally driven reactor: for threads other
+    /// than the driver's (child watchers, notifiers).
+    pub fn submit_from_elsewhere(&self, cmd: Command) {
+        lock(&self.queue).push(cmd);
+        self.wake();
     }
 
     pub fn set_quiet(&self, quiet: bool) {
@@ -163,13 +184,28 @@ impl Handle {
         opts: ServerOptions,
     ) -> std::io::Result<(Id, SocketAddr)> {
         let listener = bind_listener(addr, -1, true, false)?;
-        Ok(self.serve(listener, opts))
+        let local = listener.local.inet().unwrap_or(addr);
+        let (id, _) = self.serve(listener, opts);
+        Ok((id, local))
+    }
+
+    /// Binds the Unix socket `path` now (mode: permission bits of the socket file) and serves
+    /// it on the reactor; the file is removed when the server closes.
+    #[cfg(unix)]
+    pub fn unix_server(
+        &self,
+        path: &[u8],
+        mode: Option<u32>,
+        opts: ServerOptions,
+    ) -> std::io::Result<Id> {
+        let listener = crate::net::listen::bind_unix_listener(path, -1, mode)?;
+        Ok(self.serve(listener, opts).0)
     }
 
     /// Serves an already bound listener.
-    pub fn serve(&self, listener: BoundListener, opts: ServerOptions) -> (Id, SocketAddr) {
+    pub fn serve(&self, listener: BoundListener, opts: ServerOptions) -> (Id, Endpoint) {
         let id = self.next_id();
-        let local = listener.local;
+        let local = listener.local.clone();
         self.serve_as(id, listener, opts);
         (id, local)
     }
@@ -187,6 +223,19 @@ impl Handle {
         self.submit(Command::Connect {
             id,
             target: ConnectTarget::Host(host.to_string(), port),
+            opts,
+        });
+        id
+    }
+
+    /// Connects to the Unix socket `path` (bytes; a leading NUL names a Linux abstract socket);
+    /// [`crate::Event::Connected`] or [`crate::Event::Failed`] follows. A listener whose backlog
+    /// is full is tried again until the connect timeout.
+    pub fn unix_connect(&self, path: &[u8], opts: ConnectOptions) -> Id {
+        let id = self.next_id();
+        self.submit(Command::Connect {
+            id,
+            target: ConnectTarget::Unix(path.to_vec()),
             opts,
         });
         id
@@ -231,6 +280,107 @@ impl Handle {
         self.submit(Command::CloseServer { id });
     }
 
+    // ----- processes -----
+
+    /// Starts a child now (on this thread: a failure is the error returned); its pipes become
+    /// connections of the reactor, its exit a [`crate::Event::ProcessExited`].
+    #[cfg(unix)]
+    pub fn spawn(
+        &self,
+        spec: &crate::process::SpawnSpec,
+    ) -> std::io::Result<crate::process::Spawned> {
+        let started = crate::process::start(spec)?;
+        let id = self.next_id();
+        let pid = started.handle.pid;
+        let mut stdio = [None; 3];
+        for (slot, pipe) in stdio.iter_mut().zip(&started.pipes) {
+            if pipe.is_some() {
+                *slot = Some(self.next_id());
+            }
+        }
+        if let Ok(mut p) = self.shared.processes.lock() {
+            p.insert(id, started.handle.clone());
+        }
+        self.submit(Command::AdoptProcess {
+            id,
+            started: Box::new(started),
+            pipes: stdio,
+        });
+        Ok(crate::process::Spawned { id, pid, stdio })
+    }
+
+    /// Sends `signal` to child `id`; false when it has exited (it cannot reach another process
+    /// that got its pid).
+    #[cfg(unix)]
+    pub fn process_kill(&self, id: Id, signal: i32) -> bool {
+        let handle = self
+            .shared
+            .processes
+            .lock()
+            .ok()
+            .and_then(|p| p.get(&id).cloned());
+        handle.is_some_and(|h| h.kill(signal))
+    }
+
+    /// A watcher thread saw child `id` exit.
+    #[cfg(unix)]
+    pub(crate) fn process_exited(&self, id: Id) {
+        self.shared
+            .submit_from_elsewhere(Command::ProcessExited { id });
+    }
+
+    // ----- notifiers, pollers, signals -----
+
+    /// A notifier: [`crate::Notifier::trigger`] from any thread makes one
+    /// [`crate::Event::Notified`] (triggers coalesce until it is reported).
+    pub fn notifier(&self) -> crate::Notifier {
+        let id = self.next_id();
+        let state = Arc::new(crate::notifier::NotifierState::default());
+        self.submit(Command::NotifierAdd {
+            id,
+            state: state.clone(),
+        });
+        crate::Notifier::new(id, state, self.clone())
+    }
+
+    pub(crate) fn notify(&self, id: Id) {
+        self.shared.submit_from_elsewhere(Command::Notify { id });
+    }
+
+    pub(crate) fn free_notifier(&self, id: Id) {
+        self.submit(Command::NotifierFree { id });
+    }
+
+    /// Polls `fd` (owned by the caller: never read, written or closed here) for the conditions
+    /// in `want` ([`crate::poll_bits`]); [`crate::Event::Polled`] every turn while one holds.
+    #[cfg(unix)]
+    pub fn poll_fd(&self, fd: i32, want: u8) -> Id {
+        let id = self.next_id();
+        self.submit(Command::PollAdd { id, fd, want });
+        id
+    }
+
+    /// Stops polling (free the poller before closing its descriptor).
+    #[cfg(unix)]
+    pub fn free_poller(&self, id: Id) {
+        self.submit(Command::PollFree { id });
+    }
+
+    /// Watches signal `signo` (`signal-hook`): [`crate::Event::Signal`] each time it arrives.
+    /// For Rust embedders; the Node binding uses Node's own signal handling.
+    #[cfg(unix)]
+    pub fn signal(&self, signo: i32) -> Id {
+        let id = self.next_id();
+        self.submit(Command::SignalAdd { id, signo });
+        id
+    }
+
+    /// Stops watching a signal.
+    #[cfg(unix)]
+    pub fn free_signal(&self, id: Id) {
+        self.submit(Command::SignalFree { id });
+    }
+
     // ----- TLS -----
 
     /// Upgrades the open plain socket `id` to TLS (STARTTLS): what is queued now leaves in plain
@@ -257,13 +407,15 @@ impl Handle {
         opts: HttpServerOptions,
     ) -> std::io::Result<(Id, SocketAddr)> {
         let listener = bind_listener(addr, -1, true, false)?;
-        Ok(self.http_serve(listener, opts))
+        let local = listener.local.inet().unwrap_or(addr);
+        let (id, _) = self.http_serve(listener, opts);
+        Ok((id, local))
     }
 
     /// Serves HTTP on an already bound listener.
-    pub fn http_serve(&self, listener: BoundListener, opts: HttpServerOptions) -> (Id, SocketAddr) {
+    pub fn http_serve(&self, listener: BoundListener, opts: HttpServerOptions) -> (Id, Endpoint) {
         let id = self.next_id();
-        let local = listener.local;
+        let local = listener.local.clone();
         self.submit(Command::HttpListen {
             id,
             listener,

@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
 use crate::http::client::{ClientConn, ClientRequest, Next, Progress, IDLE_TIMEOUT};
 use crate::id::Id;
-use crate::reactor::{ConnectTarget, Reactor, Slot, TimerKey, Upper};
+use crate::reactor::{Reactor, Slot, TimerKey, Upper};
 use crate::stats;
 
 /// The client state of connection `slot`.
@@ -44,7 +44,7 @@ impl Reactor {
                     let Some(p) = self.pools.get(&rid) else {
                         continue;
                     };
-                    let (host, port, head) = (p.req.host.clone(), p.req.port, p.req.head_request);
+                    let (target, head) = (p.req.target(), p.req.head_request);
                     let tls = p.req.tls.clone();
                     // A new connection is never retried on: the bytes move, no copy kept.
                     let bytes = self.pools.bytes_for(rid, cid, false);
@@ -54,7 +54,7 @@ impl Reactor {
                         tls,
                         ..ConnectOptions::default()
                     };
-                    self.connect(cid, ConnectTarget::Host(host, port), opts, Some(conn), sink);
+                    self.connect(cid, target, opts, Some(conn), sink);
                     // Queued until connected; flushed then.
                     self.write(cid, bytes, None, sink);
                 }

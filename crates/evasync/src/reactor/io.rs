@@ -238,6 +238,11 @@ impl Reactor {
                 }
             }
             Err(e) => {
+                if conn.phase == Phase::Closing && conn.wq.is_empty() {
+                    // Only a TLS close_notify was left to send: the peer is gone, and nothing
+                    // the application wrote was lost.
+                    return self.release_conn(id, sink);
+                }
                 let err = Error::io(conn.describe("write to"), &e);
                 self.fail(id, err, sink);
             }

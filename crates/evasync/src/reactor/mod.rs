@@ -15,9 +15,12 @@ mod http_client;
 mod http_server;
 mod io;
 mod ops;
+#[cfg(unix)]
+mod process;
 mod timeouts;
 mod timers;
 mod tls;
+mod wakeups;
 
 use std::io::ErrorKind;
 use std::sync::Arc;
@@ -41,6 +44,7 @@ pub use command::TlsSide;
 pub(crate) use command::{Command, ConnectTarget};
 pub use handle::Handle;
 use handle::Shared;
+pub use wakeups::poll_bits;
 
 /// The waker's token: ids are u32, so this can never collide with one.
 const WAKER: Token = Token(usize::MAX);
@@ -64,6 +68,8 @@ enum TimerKey {
     ClientIdle(Id, u32),
     /// A TLS handshake's deadline (acts only if the handshake is still going on).
     Handshake(Id),
+    /// A Unix socket connect that met a full backlog tries again (with its generation).
+    UnixRetry(Id, u32),
 }
 
 /// The `upper` layer of a connection: who reads what the connection delivers.
@@ -75,6 +81,10 @@ enum Upper {
     /// A pooled HTTP client connection.
     HttpClient(Box<ClientConn>),
 }
+
+/// The `server` of a connection that is a child process's pipe: counted as neither incoming
+/// nor outgoing.
+const PIPE: Id = Id::MAX;
 
 /// A connection and what the reactor keeps beside it.
 struct Slot {
@@ -119,6 +129,11 @@ pub struct Reactor {
     http: HttpState,
     pools: Pools,
     dns: DnsState,
+    /// Children whose exit is awaited.
+    #[cfg(unix)]
+    processes: crate::process::Processes,
+    /// Notifiers, polled descriptors, signals.
+    wakeups: wakeups::Wakeups,
 }
 
 impl Reactor {
@@ -144,6 +159,9 @@ impl Reactor {
             http: HttpState::default(),
             pools: Pools::default(),
             dns: DnsState::default(),
+            #[cfg(unix)]
+            processes: Default::default(),
+            wakeups: wakeups::Wakeups::default(),
         })
     }
 
@@ -179,6 +197,18 @@ impl Reactor {
             || !self.listeners.is_empty()
             || self.dns.in_flight() > 0
             || self.pools.busy()
+            || self.has_processes()
+            || self.wakeups.alive()
+    }
+
+    #[cfg(unix)]
+    fn has_processes(&self) -> bool {
+        !self.processes.is_empty()
+    }
+
+    #[cfg(not(unix))]
+    fn has_processes(&self) -> bool {
+        false
     }
 
     /// True when a turn has work without waiting for the OS: sockets or listeners left over from
@@ -225,7 +255,8 @@ impl Reactor {
         }
         let mut timeout = timeout;
         let work_waiting = (!self.pending_read.is_empty() && !sink.backpressured())
-            || !self.pending_accept.is_empty();
+            || !self.pending_accept.is_empty()
+            || self.wakeups.busy();
         if work_waiting {
             timeout = Some(Duration::ZERO);
         } else if timeout != Some(Duration::ZERO) {
@@ -245,6 +276,8 @@ impl Reactor {
         self.take_dns_answers(sink);
         self.apply_queued(sink);
         self.run_pending(sink);
+        #[cfg(unix)]
+        self.pollers_level(sink);
         self.fire_timers(sink);
         Ok(())
     }
@@ -257,11 +290,21 @@ impl Reactor {
             if token == WAKER {
                 continue;
             }
+            #[cfg(unix)]
+            if token == wakeups::SIGNALS {
+                self.signals_ready(sink);
+                continue;
+            }
             let id = token.0 as Id;
             let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
             let writable = ev.is_writable() || ev.is_write_closed();
             if self.listeners.contains_key(&id) {
                 self.accept_ready(id, sink);
+            } else if self.is_process(id) {
+                self.process_ready_any(id, sink);
+            } else if self.wakeups.is_poller(id) {
+                #[cfg(unix)]
+                self.poller_ready(id, sink);
             } else if let Some(owner) = self.racers.get(&id).copied() {
                 self.racer_ready(owner, id, readable, ev.is_read_closed(), sink);
             } else {
@@ -271,6 +314,24 @@ impl Reactor {
         events.clear();
         self.events = events;
     }
+
+    #[cfg(unix)]
+    fn is_process(&self, id: Id) -> bool {
+        self.processes.contains_key(&id)
+    }
+
+    #[cfg(not(unix))]
+    fn is_process(&self, _id: Id) -> bool {
+        false
+    }
+
+    #[cfg(unix)]
+    fn process_ready_any(&mut self, id: Id, sink: &mut dyn EventSink) {
+        self.process_ready(id, sink);
+    }
+
+    #[cfg(not(unix))]
+    fn process_ready_any(&mut self, _id: Id, _sink: &mut dyn EventSink) {}
 
     /// Applies every queued command, in order, then writes what they deferred.
     pub fn apply_queued(&mut self, sink: &mut dyn EventSink) {
@@ -335,6 +396,23 @@ impl Reactor {
             Command::Close { id, force } => self.close(id, force, sink),
             Command::StartTls { id, side } => self.start_tls(id, side, sink),
             Command::TlsConfigure { id, answer } => self.tls_configure(id, answer, sink),
+            #[cfg(unix)]
+            Command::AdoptProcess { id, started, pipes } => {
+                self.adopt_process(id, *started, pipes, sink)
+            }
+            #[cfg(unix)]
+            Command::ProcessExited { id } => self.process_ready(id, sink),
+            Command::NotifierAdd { id, state } => self.notifier_add(id, state),
+            Command::Notify { id } => self.notified(id, sink),
+            Command::NotifierFree { id } => self.notifier_free(id),
+            #[cfg(unix)]
+            Command::PollAdd { id, fd, want } => self.poller_add(id, fd, want, sink),
+            #[cfg(unix)]
+            Command::PollFree { id } => self.poller_free(id),
+            #[cfg(unix)]
+            Command::SignalAdd { id, signo } => self.signal_add(id, signo, sink),
+            #[cfg(unix)]
+            Command::SignalFree { id } => self.signal_free(id),
             Command::Exit => self.exit(),
         }
     }
@@ -347,7 +425,7 @@ impl Reactor {
             }
         }
         for (_, mut l) in self.listeners.drain() {
-            let _ = self.poll.registry().deregister(&mut l.sock);
+            l.sock.deregister(self.poll.registry());
         }
         self.user_timers.clear();
         self.timers.clear();
@@ -357,6 +435,9 @@ impl Reactor {
         self.racers.clear();
         self.pools = Pools::default();
         self.dns = DnsState::default();
+        #[cfg(unix)]
+        self.let_children_go();
+        self.wakeups = wakeups::Wakeups::default();
         self.shared.stats.reset_counts();
         self.stopped = true;
     }

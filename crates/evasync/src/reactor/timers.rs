@@ -44,6 +44,7 @@ impl Reactor {
                 TimerKey::ClientTimeout(id) => self.client_timeout(id, sink),
                 TimerKey::ClientIdle(id, gen) => self.client_idle_expired(id, gen, sink),
                 TimerKey::Handshake(id) => self.handshake_timer_fired(id, sink),
+                TimerKey::UnixRetry(id, gen) => self.unix_retry(id, gen, sink),
             }
         }
     }
@@ -86,7 +87,10 @@ impl Reactor {
                 TimerKey::Read(id, g)
                 | TimerKey::Write(id, g)
                 | TimerKey::Connect(id, g)
-                | TimerKey::Stagger(id, g) => conns.get(&id).is_some_and(|s| s.conn.timer_gen == g),
+                | TimerKey::Stagger(id, g)
+                | TimerKey::UnixRetry(id, g) => {
+                    conns.get(&id).is_some_and(|s| s.conn.timer_gen == g)
+                }
                 TimerKey::AcceptRetry(_)
                 | TimerKey::ClientTimeout(_)
                 | TimerKey::ClientIdle(..) => true,

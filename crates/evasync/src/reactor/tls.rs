@@ -13,6 +13,7 @@ use crate::conn::{flag, Phase, ReadOutcome};
 use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::id::Id;
+use crate::net::addr::Endpoint;
 use crate::reactor::{Reactor, TimerKey, TlsSide, Upper};
 use crate::tls::session::TlsSession;
 use crate::tls::{handshake_timeout, tls_error, TlsIdentity};
@@ -111,7 +112,8 @@ impl Reactor {
             return;
         };
         let fd = io.fd();
-        let (Some(local), Some(remote)) = (io.local_addr(), io.peer_addr().or(conn.peer)) else {
+        let remote = io.peer_addr().or(conn.peer.map(Endpoint::Inet));
+        let (Some(local), Some(remote)) = (io.local_addr(), remote) else {
             return;
         };
         match (&slot.upper, slot.server) {

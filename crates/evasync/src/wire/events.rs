@@ -9,7 +9,7 @@
 //! | kind | words 2–7 |
 //! | --- | --- |
 //! | [`TIMER`], [`EOF`], [`RELEASED`] | |
-//! | [`CONNECTED`], [`ACCEPTED`] | server (0 for connected), fd, local port \| remote port << 16, family (4/6), local and remote: IPv4 as numbers, IPv6 as text at `off` with lengths `local \| remote << 16` |
+//! | [`CONNECTED`], [`ACCEPTED`] | server (0 for connected), fd, local port \| remote port << 16, family (4/6, 0 for Unix sockets), local and remote: IPv4 as numbers, IPv6 addresses and Unix paths as bytes at `off` with lengths `local \| remote << 16` |
 //! | [`DATA`], [`HTTP_BODY`], [`HTTP_BODY_END`], [`DNS_NAME`], [`FATAL`] | off, len |
 //! | [`FLUSHED`] | total (low, high) |
 //! | [`FAILED`], [`FLUSH_FAILED`], [`SERVER_ERROR`], [`DNS_FAILED`], [`HTTP_CLIENT_FAILED`] | message off, len, [`ErrorKind`], errno |
@@ -19,6 +19,10 @@
 //! | [`TICK`] | (word 1: its sequence number) |
 //! | [`TLS_ESTABLISHED`] | off, len, version (12/13) \| resumed << 8, cipher length, ALPN length \| server name length << 16, certificate length |
 //! | [`TLS_SNI`] | off, len (the name), server |
+//! | [`PROCESS_EXITED`] | exit code, signal, 1 when there is a code \| 2 when there is a signal |
+//! | [`NOTIFIED`] | |
+//! | [`POLLED`] | 1 readable \| 2 writable \| 4 error or hang-up |
+//! | [`SIGNAL`] | the signal number |
 //!
 //! Error records carry the [`crate::tls::TlsErrorCode`] number in word 6 (0: none).
 //! `TLS_ESTABLISHED` puts the cipher suite's name, the ALPN protocol, the server name and the
@@ -28,12 +32,15 @@
 //! arena one after another; responses header fields then body.
 
 use std::io::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+#[cfg(test)]
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::dns::DnsAnswer;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
+use crate::net::addr::Endpoint;
 
 /// Words per record.
 pub const RECORD: usize = 8;
@@ -82,6 +89,14 @@ pub const HTTP_CLIENT_FAILED: u32 = 20;
 pub const TLS_ESTABLISHED: u32 = 21;
 /// A TLS server asks which certificate to present for a name.
 pub const TLS_SNI: u32 = 22;
+/// A child process exited.
+pub const PROCESS_EXITED: u32 = 23;
+/// A notifier was triggered.
+pub const NOTIFIED: u32 = 24;
+/// A polled descriptor is ready.
+pub const POLLED: u32 = 25;
+/// A watched signal arrived.
+pub const SIGNAL: u32 = 26;
 
 /// Flags of an [`HTTP_REQUEST`] record.
 pub mod http_flag {
@@ -157,27 +172,40 @@ impl EventBatch {
         self.push([kind, id, off, len, e.kind as u32, e.errno as u32, tls, 0]);
     }
 
-    /// A connection's endpoints: ports and family, IPv4 addresses as numbers, IPv6 as text.
+    /// A connection's endpoints: ports and family, IPv4 addresses as numbers, IPv6 addresses
+    /// as text, Unix paths as bytes.
     fn endpoints(
         &mut self,
         kind: u32,
         id: u32,
         server: u32,
         fd: i64,
-        local: SocketAddr,
-        remote: SocketAddr,
+        local: &Endpoint,
+        remote: &Endpoint,
     ) {
-        let ports = u32::from(local.port()) | (u32::from(remote.port()) << 16);
-        let (family, a, b) = match (local.ip(), remote.ip()) {
-            (IpAddr::V4(l), IpAddr::V4(r)) => (4, u32::from(l), u32::from(r)),
+        let port = |e: &Endpoint| e.inet().map_or(0, |a| u32::from(a.port()));
+        let ports = port(local) | (port(remote) << 16);
+        let (family, a, b) = match (local, remote) {
+            (Endpoint::Inet(l), Endpoint::Inet(r)) => match (l.ip(), r.ip()) {
+                (IpAddr::V4(l), IpAddr::V4(r)) => (4, u32::from(l), u32::from(r)),
+                (l, r) => {
+                    let (off, l_len) = self.text(|s| {
+                        let _ = write!(s, "{l}");
+                    });
+                    let (_, r_len) = self.text(|s| {
+                        let _ = write!(s, "{r}");
+                    });
+                    (6, off, l_len | (r_len << 16))
+                }
+            },
             (l, r) => {
-                let (off, l_len) = self.text(|s| {
-                    let _ = write!(s, "{l}");
-                });
-                let (_, r_len) = self.text(|s| {
-                    let _ = write!(s, "{r}");
-                });
-                (6, off, l_len | (r_len << 16))
+                let bytes = |e: &Endpoint| match e {
+                    Endpoint::Unix(p) => p.clone(),
+                    Endpoint::Inet(a) => a.to_string().into_bytes(),
+                };
+                let (off, l_len) = self.bytes(&bytes(l));
+                let (_, r_len) = self.bytes(&bytes(r));
+                (0, off, l_len | (r_len << 16))
             }
         };
         self.push([kind, id, server, fd as u32, ports, family, a, b]);
@@ -198,14 +226,14 @@ impl EventBatch {
                 fd,
                 local,
                 remote,
-            } => self.endpoints(CONNECTED, id, 0, fd, local, remote),
+            } => self.endpoints(CONNECTED, id, 0, fd, &local, &remote),
             Event::Accepted {
                 server,
                 id,
                 fd,
                 local,
                 remote,
-            } => self.endpoints(ACCEPTED, id, server, fd, local, remote),
+            } => self.endpoints(ACCEPTED, id, server, fd, &local, &remote),
             Event::Data { id, data } => {
                 let (off, len) = self.bytes(data);
                 self.push([DATA, id, off, len, 0, 0, 0, 0]);
@@ -328,6 +356,23 @@ impl EventBatch {
                     cert.len() as u32,
                 ]);
             }
+            Event::ProcessExited { id, status } => {
+                let has =
+                    u32::from(status.code.is_some()) | (u32::from(status.signal.is_some()) << 1);
+                self.push([
+                    PROCESS_EXITED,
+                    id,
+                    status.code.unwrap_or(0) as u32,
+                    status.signal.unwrap_or(0) as u32,
+                    has,
+                    0,
+                    0,
+                    0,
+                ]);
+            }
+            Event::Notified { id } => self.push([NOTIFIED, id, 0, 0, 0, 0, 0, 0]),
+            Event::Polled { id, ready } => self.push([POLLED, id, u32::from(ready), 0, 0, 0, 0, 0]),
+            Event::Signal { id, signo } => self.push([SIGNAL, id, signo as u32, 0, 0, 0, 0, 0]),
             Event::TlsSniRequest { server, id, name } => {
                 let (off, len) = self.bytes(name.as_bytes());
                 self.push([TLS_SNI, id, off, len, server, 0, 0, 0]);
@@ -413,7 +458,7 @@ mod tests {
     #[test]
     fn endpoints_carry_ipv4_as_numbers_and_ipv6_as_text() {
         let mut b = EventBatch::default();
-        let v4 = |p| SocketAddr::from(([127, 0, 0, 1], p));
+        let v4 = |p| Endpoint::Inet(SocketAddr::from(([127, 0, 0, 1], p)));
         b.encode(Event::Accepted {
             server: 5,
             id: 6,
@@ -435,7 +480,7 @@ mod tests {
             ]
         );
         b.clear();
-        let v6 = |p| SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], p));
+        let v6 = |p| Endpoint::Inet(SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], p)));
         b.encode(Event::Connected {
             id: 7,
             fd: 10,

@@ -2,7 +2,6 @@
 
 pub mod certs;
 
-use std::net::SocketAddr;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use evasync::{Event, Handle, Reactor, ReactorConfig};
 #[allow(dead_code)]
 pub enum Ev {
     Timer(u32),
-    Connected(u32, SocketAddr),
+    Connected(u32, evasync::Endpoint),
     Accepted {
         server: u32,
         id: u32,
@@ -44,6 +43,10 @@ pub enum Ev {
         id: u32,
         name: String,
     },
+    Exited(u32, evasync::process::ExitStatus),
+    Notified(u32),
+    Polled(u32, u8),
+    Signal(u32, i32),
 }
 
 impl Ev {
@@ -91,6 +94,10 @@ impl Ev {
             } => Ev::Response(id, status, body.to_vec()),
             Event::HttpClientFailed { id, error } => Ev::ClientFailed(id, error.kind),
             Event::TlsEstablished { id, info } => Ev::Tls(id, info.clone()),
+            Event::ProcessExited { id, status } => Ev::Exited(id, status),
+            Event::Notified { id } => Ev::Notified(id),
+            Event::Polled { id, ready } => Ev::Polled(id, ready),
+            Event::Signal { id, signo } => Ev::Signal(id, signo),
             Event::TlsSniRequest { server, id, name } => Ev::Sni {
                 server,
                 id,
