@@ -16,6 +16,12 @@ export const COUNTS = [
   'fnRegistryCount',
   'dataRegistryCount',
   'servers',
+  'signalHandlers',
+  'idlers',
+  'notifiers',
+  'pollers',
+  'processes',
+  'fsMonitors',
 ] as const;
 
 /** The driver the suite runs under (EVASYNC_DRIVER), or the platform default. */

@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -63,10 +64,10 @@ function parseWrk(out: string): { rps: number; p99ms: number } {
 }
 
 /** The evasync server's stats (`{}` for the others). */
-function stats(port: number): Promise<Record<string, number>> {
+function stats(port: number, scheme: 'http' | 'https'): Promise<Record<string, number>> {
+  const get = scheme === 'https' ? https.get : http.get;
   return new Promise((resolve) => {
-    http
-      .get({ host: '127.0.0.1', port, path: '/__stats', agent: false }, (res) => {
+    get({ host: '127.0.0.1', port, path: '/__stats', agent: false, rejectUnauthorized: false }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => resolve(JSON.parse(body) as Record<string, number>));
@@ -75,20 +76,41 @@ function stats(port: number): Promise<Record<string, number>> {
   });
 }
 
-async function measure(server: { name: string; args: string[] }, mode: 'plain' | 'pipeline10', conns: number, lua: string): Promise<Row> {
-  const { child, line } = await startChild('http-server.ts', server.args);
+/** What a run of the HTTP bench varies: plain or TLS servers, keep-alive or a new connection
+ * per request (`https`, `tls-handshakes` reuse this runner). */
+export interface HttpBenchSetup {
+  /** Results file name. */
+  name: string;
+  scheme: 'http' | 'https';
+  /** Environment of the server processes (the TLS certificate). */
+  env: Record<string, string>;
+  /** `Connection: close` on every request: each one a new connection (and handshake). */
+  closeEach: boolean;
+}
+
+const PLAIN: HttpBenchSetup = { name: 'http', scheme: 'http', env: {}, closeEach: false };
+
+async function measure(
+  server: { name: string; args: string[] },
+  mode: 'plain' | 'pipeline10',
+  conns: number,
+  lua: string,
+  setup: HttpBenchSetup,
+): Promise<Row> {
+  const { child, line } = await startChild('http-server.ts', server.args, setup.env);
   const port = Number(line.split(' ')[1]);
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `${setup.scheme}://127.0.0.1:${port}/`;
+  const close = setup.closeEach ? ['-H', 'Connection: close'] : [];
   try {
     // Warm up (JIT, connection set-up) before measuring.
-    execFileSync('wrk', ['-t1', `-c${conns}`, '-d1s', url], { stdio: 'ignore' });
-    const s0 = await stats(port);
+    execFileSync('wrk', ['-t1', `-c${conns}`, '-d1s', ...close, url], { stdio: 'ignore' });
+    const s0 = await stats(port, setup.scheme);
     const before = cpuSeconds(child.pid!);
-    const args = ['-t1', `-c${conns}`, `-d${SECONDS}s`, '--latency', url];
+    const args = ['-t1', `-c${conns}`, `-d${SECONDS}s`, '--latency', ...close, url];
     if (mode === 'pipeline10') args.push('-s', lua);
     const out = execFileSync('wrk', args, { encoding: 'utf8' });
     const cpu = cpuSeconds(child.pid!) - before;
-    const s1 = await stats(port);
+    const s1 = await stats(port, setup.scheme);
     const { rps, p99ms } = parseWrk(out);
     const wakes = (s1.eventBatches ?? 0) - (s0.eventBatches ?? 0);
     const calls = (s1.opCalls ?? 0) - (s0.opCalls ?? 0);
@@ -108,13 +130,25 @@ async function measure(server: { name: string; args: string[] }, mode: 'plain' |
 }
 
 export async function main(): Promise<void> {
+  await runHttpBench(PLAIN, MODES, SERVERS);
+}
+
+/** Runs the bench for `setup`: every mode and connection count, rounds interleaved. */
+export async function runHttpBench(
+  setup: HttpBenchSetup,
+  modes: Array<'plain' | 'pipeline10'>,
+  servers: Array<{ name: string; args: string[] }>,
+  labels: { rate: string; cpu: string; peer: string } = { rate: 'req/s', cpu: 'cpu µs/req', peer: 'node:http' },
+): Promise<void> {
+  const MODES = modes;
+  const SERVERS = servers;
   const lua = path.join(os.tmpdir(), `evasync-pipeline-${process.pid}.lua`);
   writeFileSync(lua, PIPELINE_LUA);
   const rows: Row[] = [];
   for (const mode of MODES) {
     for (const conns of CONNS) {
       for (let round = 0; round < ROUNDS; round++) {
-        for (const s of SERVERS) rows.push(await measure(s, mode, conns, lua));
+        for (const s of SERVERS) rows.push(await measure(s, mode, conns, lua, setup));
       }
     }
   }
@@ -129,19 +163,20 @@ export async function main(): Promise<void> {
           mode,
           conns,
           server: s.name,
-          'req/s': Math.round(med(s.name, 'rps')),
+          [labels.rate]: Math.round(med(s.name, 'rps')),
           'p99 ms': med(s.name, 'p99ms'),
-          'cpu µs/req': med(s.name, 'cpuUsPerReq'),
+          [labels.cpu]: med(s.name, 'cpuUsPerReq'),
           'vs uws': med(s.name, 'rps') / med('uws', 'rps'),
           'cpu vs uws': med(s.name, 'cpuUsPerReq') / med('uws', 'cpuUsPerReq'),
-          'vs node:http': SERVERS.some((x) => x.name === 'node:http') ? med(s.name, 'rps') / med('node:http', 'rps') : NaN,
+          [`vs ${labels.peer}`]: SERVERS.some((x) => x.name === labels.peer) ? med(s.name, 'rps') / med(labels.peer, 'rps') : NaN,
           'req/wake': evasync ? med(s.name, 'reqPerWake') : NaN,
           'calls/wake': evasync ? med(s.name, 'callsPerWake') : NaN,
         });
       }
     }
   }
-  console.log(`wrk -t1 -d${SECONDS}s at ${CONNS.join('/')} connections, ${ROUNDS} interleaved rounds, medians:`);
+  const what = setup.closeEach ? ', a new connection per request (Connection: close)' : '';
+  console.log(`wrk -t1 -d${SECONDS}s ${setup.scheme} at ${CONNS.join('/')} connections${what}, ${ROUNDS} interleaved rounds, medians:`);
   table(summary);
-  console.log(`results: ${saveResults('http', { seconds: SECONDS, conns: CONNS, rounds: rows, summary })}`);
+  console.log(`results: ${saveResults(setup.name, { seconds: SECONDS, conns: CONNS, rounds: rows, summary })}`);
 }

@@ -1,6 +1,6 @@
 /**
  * Benchmarks against peers in the same run (never timed tests).
- *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|http-client|slowloris|churn|flood|hostile|emfile|all>
+ *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|http-client|slowloris|churn|flood|hostile|emfile|https|tls-handshakes|tls-idle|tls-bulk|unix-echo|spawn|notifier|all>
  */
 const benches: Record<string, () => Promise<void>> = {
   timers: async () => (await import('./timers')).main(),
@@ -15,6 +15,13 @@ const benches: Record<string, () => Promise<void>> = {
   flood: async () => (await import('./flood')).main(),
   hostile: async () => (await import('./hostile')).main(),
   emfile: async () => (await import('./emfile')).main(),
+  https: async () => (await import('./https')).main(),
+  'tls-handshakes': async () => (await import('./tls-handshakes')).main(),
+  'tls-idle': async () => (await import('./tls-idle')).main(),
+  'tls-bulk': async () => (await import('./tls-bulk')).main(),
+  'unix-echo': async () => (await import('./unix-echo')).main(),
+  spawn: async () => (await import('./spawn')).main(),
+  notifier: async () => (await import('./notifier')).main(),
 };
 
 async function run(): Promise<void> {

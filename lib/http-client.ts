@@ -10,7 +10,7 @@ import { encodeFields, fieldCount, type HeadersInit } from './http-server';
 import { errorRecord, requireLoop, type Dispatchee, type Loop } from './loop';
 import { nativeTls, type TlsOptions, warnUnverified } from './tls';
 import { copyOut } from './wire';
-import type { EventCb } from './tcp';
+import { checkUnixPath, type EventCb } from './tcp';
 
 /** Options of `httpClient`. */
 export interface HttpClientOpts {
@@ -28,6 +28,9 @@ export interface HttpClientOpts {
   /** TLS client options for `https://` (API.md §8); verification is on by default. Connections
    * are pooled per origin and per TLS options (compared by value). */
   tls?: TlsOptions;
+  /** Speak to this Unix socket (API.md §12); the URL's host goes in `Host`. Connections are
+   * pooled per socket path; a redirect to another origin leaves the socket. */
+  socketPath?: string;
 }
 
 /** A response: status, header fields in wire order, the decoded body. */
@@ -111,6 +114,7 @@ function send(loop: Loop, url: URL, opts: HttpClientOpts, done: (err: Connection
         timeout: seconds('timeout', opts.timeout ?? undefined),
         keepAlive: opts.keepAlive ?? true,
         maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+        socketPath: opts.socketPath === undefined ? undefined : checkUnixPath('httpClient', opts.socketPath),
       },
       body as string | Uint8Array,
       tls,
@@ -168,7 +172,10 @@ function start(loop: Loop, uri: string, opts: HttpClientOpts, finish: (err: Conn
       const location = r.headers.find(([n]) => n.toLowerCase() === 'location')?.[1];
       if (location !== undefined) {
         redirectsLeft--;
+        const from = url;
         url = new URL(location, url);
+        // The socket serves its origin only: a redirect elsewhere goes over the network.
+        if (current.socketPath !== undefined && url.origin !== from.origin) current = { ...current, socketPath: undefined };
         const toGet = r.status === 303 || ((r.status === 301 || r.status === 302) && current.method === 'POST');
         if (toGet) current = { ...current, method: 'GET', body: undefined };
         try {

@@ -9,7 +9,7 @@ import { EventKind, HttpRequestFlag, HttpResponseFlag, OpCode } from '../binding
 import { ConnectionError, HttpError, AddressInUse } from './conditions';
 import { checkData, intern, seconds, type Data } from './data';
 import { type Acceptor, errnoName, errorRecord, requireLoop, requireRunning, type Dispatchee, type Loop } from './loop';
-import { checkPort, resolveBind, type EventCb } from './tcp';
+import { checkPort, checkUnixPath, resolveBind, SocketFile, type EventCb } from './tcp';
 import { answerSni, nativeTls, type TlsInfo, type TlsOptions, withTlsErrors } from './tls';
 import { copyBytes, copyOut, endpoints } from './wire';
 
@@ -451,6 +451,13 @@ export function encodeFields(fn: string, headers: HeadersInit | undefined): stri
   return s;
 }
 
+/** Where `httpServer` listens on a Unix socket (API.md §12). */
+export interface UnixBind {
+  path: string;
+  /** Permission bits of the socket file, set before it listens. */
+  mode?: number;
+}
+
 /** An HTTP server (API.md §5). */
 export class HttpServer implements Dispatchee, Acceptor {
   /** @internal */
@@ -472,6 +479,16 @@ export class HttpServer implements Dispatchee, Acceptor {
   #abortTimer: NodeJS.Timeout | null = null;
   /** @internal The TLS options' certificate callback, if any. */
   sniCallback: TlsOptions['sniCallback'] = undefined;
+  /** The Unix socket path it listens on, or undefined for TCP. */
+  path: string | undefined = undefined;
+  #socketFile: SocketFile | null = null;
+
+  /** @internal A Unix listener: remember its socket file, removed by close() and at loop exit. */
+  adoptSocketFile(path: string): void {
+    this.path = path;
+    this.#socketFile = new SocketFile(path);
+    this.loop.addExitCallback(() => this.#socketFile?.remove());
+  }
 
   /** @internal */
   constructor(loop: Loop, id: number, address: string, port: number, fd: number, requestCb: RequestCb, eventCb: EventCb | undefined) {
@@ -563,6 +580,7 @@ export class HttpServer implements Dispatchee, Acceptor {
    * when every connection is gone.
    */
   close(opts: HttpCloseOpts = {}): Promise<void> {
+    this.#socketFile?.remove();
     const graceful = opts.graceful ?? true;
     const timeout = seconds('timeout', opts.timeout) ?? DEFAULT_CLOSE_TIMEOUT;
     const loop = this.loop;
@@ -615,27 +633,31 @@ export class HttpServer implements Dispatchee, Acceptor {
  * `eventCb` (or `defaultEventCb`) and the returned server is closed.
  */
 export function httpServer(
-  bind: string | null | undefined,
+  bind: string | null | undefined | UnixBind,
   port: number,
   requestCb: RequestCb,
   eventCbOrOpts?: EventCb | HttpServerOpts,
 ): HttpServer {
   const loop = requireLoop();
-  checkPort('httpServer', port);
+  const unix = bind !== null && typeof bind === 'object' ? bind : undefined;
+  if (unix === undefined) checkPort('httpServer', port);
   if (typeof requestCb !== 'function') throw new TypeError('httpServer: requestCb must be a function');
   const opts: HttpServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
-  const host = resolveBind(bind);
+  const host = unix === undefined ? resolveBind(bind as string | null | undefined) : unix.path;
+  const path = unix === undefined ? undefined : checkUnixPath('httpServer', unix.path);
   const backlog = opts.backlog === undefined || opts.backlog < 0 ? 128 : opts.backlog;
   const tls = opts.tls === undefined ? undefined : nativeTls('httpServer', opts.tls);
   const res = withTlsErrors('httpServer', () => loop.native.httpListen(
     {
-      host,
-      port,
+      host: unix === undefined ? host : '',
+      port: unix === undefined ? port : 0,
       backlog,
       reuseAddress: true,
       reusePort: opts.reusePort ?? false,
       noDelay: true,
       allowHalfOpen: true,
+      path,
+      mode: unix?.mode,
     },
     {
       // Absent options take the engine's defaults (16 KiB, 1 MiB, 60 s, 5 s); null turns a
@@ -653,6 +675,7 @@ export function httpServer(
   if (res.errno === 0) {
     const server = new HttpServer(loop, res.id, intern(res.address), res.port, res.fd, requestCb, opts.eventCb);
     server.sniCallback = opts.tls?.sniCallback;
+    if (unix !== undefined) server.adoptSocketFile(unix.path);
     return server;
   }
   const errcode = errnoName(res.errno);

@@ -61,6 +61,18 @@ export interface Stats {
   outgoingHttpConnections: number;
   openDnsQueries: number;
   activeTimers: number;
+  /** Signal handlers of this loop (§13). */
+  signalHandlers: number;
+  /** Active idlers. */
+  idlers: number;
+  /** Notifiers not freed. */
+  notifiers: number;
+  /** Pollers not freed. */
+  pollers: number;
+  /** Child processes that have not exited. */
+  processes: number;
+  /** File monitors not closed. */
+  fsMonitors: number;
   fnRegistryCount: number;
   dataRegistryCount: number;
   servers: number;
@@ -120,6 +132,12 @@ export class Loop {
   openDns = 0;
   activeTimers = 0;
   servers = 0;
+  signalHandlers = 0;
+  idlers = 0;
+  notifiers = 0;
+  pollers = 0;
+  processes = 0;
+  fsMonitors = 0;
   fnRegistry = 0;
   dataRegistry = 0;
   eventBatches = 0;
@@ -422,6 +440,12 @@ export class Loop {
       fnRegistryCount: this.fnRegistry,
       dataRegistryCount: this.dataRegistry,
       servers: this.servers,
+      signalHandlers: this.signalHandlers,
+      idlers: this.idlers,
+      notifiers: this.notifiers,
+      pollers: this.pollers,
+      processes: this.processes,
+      fsMonitors: this.fsMonitors,
       bytesRead: engine.bytesRead,
       bytesWritten: engine.bytesWritten,
       eventBatches: this.eventBatches,
@@ -442,6 +466,12 @@ const ZERO_STATS: Stats = {
   outgoingHttpConnections: 0,
   openDnsQueries: 0,
   activeTimers: 0,
+  signalHandlers: 0,
+  idlers: 0,
+  notifiers: 0,
+  pollers: 0,
+  processes: 0,
+  fsMonitors: 0,
   fnRegistryCount: 0,
   dataRegistryCount: 0,
   servers: 0,

@@ -7,7 +7,7 @@
 import { ConnectionError } from './conditions';
 import { checkData, type Data } from './data';
 import { type Loop, requireLoop } from './loop';
-import { bindServer, type Callbacks, closeSocket, type Socket, tcpConnect, TcpServer } from './tcp';
+import { bindPipe, bindServer, type Callbacks, checkUnixPath, closeSocket, pipeConnect, type Socket, tcpConnect, TcpServer } from './tcp';
 import { cipherBits, nativeTls, type TlsOptions } from './tls';
 
 /** asyncio's Protocol, camelCased. Every method is optional. */
@@ -185,10 +185,13 @@ export class Transport {
   getExtraInfo(name: string, defaultValue?: unknown): unknown {
     const s = this.#socket;
     switch (name) {
+      // A Unix socket (no ports): the path, as asyncio ('' for an unnamed peer).
       case 'peername':
-        return s.remoteAddress === undefined ? defaultValue : [s.remoteAddress, s.remotePort];
+        if (s.remoteAddress === undefined) return defaultValue;
+        return s.remotePort === 0 && s.localPort === 0 ? s.remoteAddress : [s.remoteAddress, s.remotePort];
       case 'sockname':
-        return s.localAddress === undefined ? defaultValue : [s.localAddress, s.localPort];
+        if (s.localAddress === undefined) return defaultValue;
+        return s.remotePort === 0 && s.localPort === 0 ? s.localAddress : [s.localAddress, s.localPort];
       case 'socket':
         return s.fd >= 0 ? s.fd : defaultValue;
       case 'peercert':
@@ -296,7 +299,7 @@ export interface ConnectionOptions {
 }
 
 /** The TLS options of asyncio-style options (`tls` or `ssl`, plus asyncio's separate names). */
-function tlsOf(opts: ConnectionOptions | CreateServerOptions): TlsOptions | undefined {
+function tlsOf(opts: ConnectionOptions | CreateServerOptions | UnixConnectionOptions | UnixServerOptions): TlsOptions | undefined {
   const given = opts.tls ?? opts.ssl;
   if (given === undefined || given === false) return undefined;
   if (given !== true && (given === null || typeof given !== 'object')) {
@@ -529,5 +532,112 @@ export function createServer(
     boundPort = res.port;
   }
   server = new Server(servers, serving);
+  return Promise.resolve(server);
+}
+
+/** Options of `createUnixConnection`. */
+export interface UnixConnectionOptions {
+  tls?: TlsOptions | boolean;
+  ssl?: TlsOptions | boolean;
+  serverHostname?: string;
+  sslHandshakeTimeout?: number;
+}
+
+/** asyncio's `create_unix_connection`: resolves `[transport, protocol]` once `connectionMade`
+ * ran; `getExtraInfo('peername')` is the path. */
+export function createUnixConnection(
+  protocolFactory: () => Protocol,
+  path: string,
+  opts: UnixConnectionOptions = {},
+): Promise<[Transport, Protocol]> {
+  requireLoop();
+  return new Promise((resolve, reject) => {
+    if (typeof protocolFactory !== 'function') throw new TypeError('createUnixConnection: protocolFactory must be a function');
+    let settled = false;
+    const cbs = transportCallbacks(() => {});
+    pipeConnect(path, cbs.readCb, {
+      tls: tlsOf(opts),
+      allowHalfOpen: true,
+      drainCb: cbs.drainCb,
+      connectCb: (s) => {
+        let protocol: Protocol;
+        try {
+          protocol = protocolFactory();
+        } catch (err) {
+          settled = true;
+          closeSocket(s, { force: true });
+          reject(err);
+          return;
+        }
+        const t = new Transport(s, protocol);
+        s.data = t;
+        t.made();
+        settled = true;
+        resolve([t, protocol]);
+      },
+      eventCb: (ev) => {
+        if (!settled) {
+          settled = true;
+          reject(ev);
+          return;
+        }
+        cbs.eventCb!(ev);
+      },
+      released: cbs.released,
+    } as Parameters<typeof pipeConnect>[2]);
+  });
+}
+
+/** Options of `createUnixServer`. */
+export interface UnixServerOptions {
+  backlog?: number;
+  /** Listen on this inherited Unix socket descriptor. */
+  sock?: number;
+  tls?: TlsOptions | boolean;
+  ssl?: TlsOptions | boolean;
+  sslHandshakeTimeout?: number;
+  /** Permission bits of the socket file, set before it listens. */
+  mode?: number;
+  startServing?: boolean;
+}
+
+/** asyncio's `create_unix_server`: listens on `path`, a protocol per connection;
+ * `Server.close()` removes the socket file. */
+export function createUnixServer(protocolFactory: () => Protocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
+  const loop = requireLoop();
+  if (typeof protocolFactory !== 'function') return Promise.reject(new TypeError('createUnixServer: protocolFactory must be a function'));
+  const serving = opts.startServing ?? true;
+  let server: Server | null = null;
+  const cbs = transportCallbacks((s) => {
+    let protocol: Protocol;
+    try {
+      protocol = protocolFactory();
+    } catch (err) {
+      closeSocket(s, { force: true });
+      loop.appError(err);
+      return;
+    }
+    const t = new Transport(s, protocol);
+    s.data = t;
+    server?.adopt(t);
+    t.made();
+  });
+  let res: TcpServer | ConnectionError;
+  try {
+    const tls = tlsOf(opts);
+    const bytes = checkUnixPath('createUnixServer', path);
+    res = bindPipe(loop, path, bytes, cbs, {
+      tls,
+      backlog: opts.backlog ?? 100,
+      fd: opts.sock,
+      mode: opts.mode,
+      allowHalfOpen: true,
+      drainCb: cbs.drainCb,
+    }, { paused: !serving, fn: 'createUnixServer' });
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (!(res instanceof TcpServer)) return Promise.reject(res);
+  server = new Server([res], serving);
   return Promise.resolve(server);
 }

@@ -3,6 +3,8 @@
  * owns the bytes; this side keeps callbacks, counters and the loop's accounting, and learns
  * what reached the kernel from `Flushed` events (asked for with each write's threshold).
  */
+import { lstatSync, statSync, unlinkSync } from 'node:fs';
+
 import { EventKind, OpCode } from '../binding';
 import { AddressInUse, ConnectionEof, ConnectionError, SocketClosed } from './conditions';
 import { byteLength, checkData, type Data, intern, seconds } from './data';
@@ -848,4 +850,183 @@ function beginStartTls(
     done: (s) => loop.callApp(undefined, done, s),
     failed,
   };
+}
+
+/**
+ * @internal A child process's pipe end (API.md §14): a socket from the start (no connect), with
+ * no address and counted in no stats but its process's `processes`.
+ */
+export function childPipe(loop: Loop, id: number, cbs: Callbacks): Socket {
+  const s = new Socket(loop, id, cbs, OWN_CBS | CONNECTED);
+  s.remoteAddress = '';
+  s.localAddress = '';
+  s.remotePort = 0;
+  s.localPort = 0;
+  return s;
+}
+
+/** @internal The callback record of a socket from options (for child pipes). */
+export function socketCallbacks(readCb: ReadCb | null | undefined, opts: ConnectOpts): Callbacks {
+  return callbacksOf(readCb, opts);
+}
+
+// ----- Unix domain sockets (API.md §12) -----
+
+/** The longest Unix socket path the platform takes, in bytes (sun_path less its NUL). */
+const MAX_PIPE_PATH = 107;
+
+/** @internal Checks a Unix socket path; its bytes. */
+export function checkUnixPath(fn: string, path: unknown): Buffer {
+  if (typeof path !== 'string' || path === '') {
+    throw new TypeError(`${fn}: path must be a non-empty string, not ${describeValue(path)}`);
+  }
+  const bytes = Buffer.from(path);
+  if (bytes.length > MAX_PIPE_PATH) {
+    throw new RangeError(`${fn}: path must be at most ${MAX_PIPE_PATH} bytes, not ${bytes.length} ('${path.slice(0, 40)}…')`);
+  }
+  return bytes;
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'string' ? `'${v}' (a string)` : `${String(v)} (${v === null ? 'null' : typeof v})`;
+}
+
+/** Options of `pipeConnect`: those of `tcpConnect` that mean something on a Unix socket. */
+export type PipeConnectOpts = Omit<ConnectOpts, 'family' | 'localAddress' | 'noDelay' | 'keepAlive'>;
+
+/**
+ * `tcpConnect` over a Unix stream socket (cl-async's `pipe-connect`): the same `Socket`,
+ * callbacks, timeouts, watermarks, half-close, streams and TLS. A missing path fails with
+ * `ConnectionError` `'ENOENT'`, a socket file without a listener with `ConnectionRefused`.
+ */
+export function pipeConnect(path: string, readCb: ReadCb | null | undefined, opts: PipeConnectOpts = {}): Socket {
+  const loop = requireLoop();
+  const bytes = checkUnixPath('pipeConnect', path);
+  if (opts.data !== undefined) checkData('pipeConnect', opts.data);
+  const tls = opts.tls === undefined ? undefined : nativeTls('pipeConnect', opts.tls);
+  const connectOpts = {
+    noDelay: false,
+    connectTimeout: seconds('connectTimeout', opts.connectTimeout),
+    readTimeout: seconds('readTimeout', opts.readTimeout),
+    writeTimeout: seconds('writeTimeout', opts.writeTimeout),
+    allowHalfOpen: (opts.allowHalfOpen ?? false) || (opts.stream ?? false),
+    family: 0,
+  };
+  const id = withTlsErrors('pipeConnect', () => loop.native.pipeConnect(bytes, connectOpts, tls));
+  warnUnverified(loop, opts.tls);
+  const socket = new Socket(loop, id, callbacksOf(readCb, opts), OWN_CBS | (opts.allowHalfOpen ? HALF_OPEN : 0));
+  if (opts.data !== undefined) socket.write(opts.data, opts.writeCb);
+  return socket;
+}
+
+/** Options of `pipeServer`. */
+export interface PipeServerOpts extends Omit<ServerOpts, 'reuseAddress' | 'reusePort' | 'noDelay' | 'keepAlive'> {
+  /** Permission bits of the socket file, set before it listens (e.g. `0o660`). */
+  mode?: number;
+}
+
+/**
+ * @internal The socket file a Unix listener made, removed once: only if the file at the path is
+ * still that one (device and inode), so a path bound again by someone else is left alone.
+ */
+export class SocketFile {
+  readonly #path: string;
+  #made: { dev: number; ino: number } | null = null;
+
+  constructor(path: string) {
+    this.#path = path;
+    if (path.startsWith('\0')) return; // an abstract name has no file
+    try {
+      const st = statSync(path);
+      this.#made = { dev: st.dev, ino: st.ino };
+    } catch {
+      // Gone already: nothing to remove later.
+    }
+  }
+
+  remove(): void {
+    const made = this.#made;
+    if (made === null) return;
+    this.#made = null;
+    try {
+      const st = lstatSync(this.#path);
+      if (st.dev === made.dev && st.ino === made.ino) unlinkSync(this.#path);
+    } catch {
+      // Already removed.
+    }
+  }
+}
+
+/** A server on a Unix socket: `path` as given; `close()` removes the socket file. */
+export class PipeServer extends TcpServer {
+  /** The path as given. */
+  readonly path: string;
+  readonly #file: SocketFile | null;
+
+  /** @internal */
+  constructor(loop: Loop, id: number, path: string, fd: number, cbs: Callbacks, halfOpen: boolean) {
+    super(loop, id, path, 0, fd, cbs, halfOpen);
+    this.path = path;
+    this.#file = id === 0 ? null : new SocketFile(path);
+    if (this.#file !== null) loop.addExitCallback(() => this.#file!.remove());
+  }
+
+  /** Stops accepting and removes the socket file (before it returns). */
+  override close(): void {
+    super.close();
+    this.#file?.remove();
+  }
+}
+
+/**
+ * `tcpServer` over a Unix socket (cl-async's `pipe-server`). An existing file at `path` is
+ * `AddressInUse` (delivered asynchronously to `eventCb`, as every bind failure) and is left
+ * alone; the socket file is removed by `server.close()` and when the loop exits.
+ */
+export function pipeServer(path: string, readCb: ReadCb | null | undefined, eventCbOrOpts?: EventCb | PipeServerOpts): PipeServer {
+  const loop = requireLoop();
+  const bytes = checkUnixPath('pipeServer', path);
+  const opts: PipeServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
+  if (opts.mode !== undefined && (!Number.isInteger(opts.mode) || opts.mode < 0 || opts.mode > 0o7777)) {
+    throw new RangeError(`pipeServer: mode must be permission bits from 0 to 0o7777, not ${describeValue(opts.mode)}`);
+  }
+  const cbs = callbacksOf(readCb, opts);
+  const res = bindPipe(loop, path, bytes, cbs, opts, {});
+  if (res instanceof PipeServer) return res;
+  loop.hold();
+  setImmediate(() => {
+    loop.deliver(res, opts.eventCb);
+    loop.release();
+  });
+  return new PipeServer(loop, 0, path, -1, cbs, false);
+}
+
+/** @internal Binds a Unix socket now: the server, or the condition that says why not. */
+export function bindPipe(loop: Loop, path: string, bytes: Buffer, cbs: Callbacks, opts: PipeServerOpts, extra: BindExtra): PipeServer | ConnectionError {
+  const fn = extra.fn ?? 'pipeServer';
+  const tls = opts.tls === undefined ? undefined : nativeTls(fn, opts.tls);
+  const listenOpts = {
+    host: '',
+    port: 0,
+    backlog: opts.backlog === undefined || opts.backlog < 0 ? 128 : opts.backlog,
+    reuseAddress: false,
+    reusePort: false,
+    fd: opts.fd,
+    noDelay: false,
+    readTimeout: seconds('readTimeout', opts.readTimeout),
+    writeTimeout: seconds('writeTimeout', opts.writeTimeout),
+    maxConnections: opts.maxConnections,
+    allowHalfOpen: (opts.allowHalfOpen ?? false) || (opts.stream ?? false),
+    paused: extra.paused,
+    path: bytes,
+    mode: opts.mode,
+  };
+  const res = withTlsErrors(fn, () => loop.native.tcpListen(listenOpts, tls));
+  if (res.errno !== 0) {
+    const errcode = errnoName(res.errno);
+    return errcode === 'EADDRINUSE' ? new AddressInUse(res.message, { errcode }) : new ConnectionError(res.message, { errcode });
+  }
+  const server = new PipeServer(loop, res.id, path, res.fd, cbs, opts.allowHalfOpen ?? false);
+  server.sniCallback = opts.tls?.sniCallback;
+  return server;
 }

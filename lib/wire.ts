@@ -8,6 +8,7 @@
  * close or response. During a delivery the engine applies them when the delivery call returns;
  * outside one, a microtask asks it to (`flush`).
  */
+import { intern } from './data';
 import { Ctl, Layout, OpCode } from '../binding';
 import type { NativeLoop } from './native';
 
@@ -239,9 +240,12 @@ export function ipv4(n: number): string {
 
 /** The endpoints of a Connected/Accepted record: `[local, remote]` addresses. */
 export function endpoints(r: Uint32Array, i: number, arena: Buffer): [string, string] {
-  if (r[i + 5] === 4) return [ipv4(r[i + 6]!), ipv4(r[i + 7]!)];
+  const family = r[i + 5];
+  if (family === 4) return [ipv4(r[i + 6]!), ipv4(r[i + 7]!)];
   const off = r[i + 6]!;
   const lens = r[i + 7]!;
   const l = lens & 0xffff;
-  return [arena.toString('latin1', off, off + l), arena.toString('latin1', off + l, off + l + (lens >>> 16))];
+  // IPv6 addresses are ASCII; Unix socket paths (family 0) are file names, UTF-8.
+  const enc = family === 0 ? 'utf8' : 'latin1';
+  return [intern(arena.toString(enc, off, off + l)), intern(arena.toString(enc, off + l, off + l + (lens >>> 16)))];
 }

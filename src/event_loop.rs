@@ -34,6 +34,8 @@ pub struct NativeLoop {
     memory: Rc<RefCell<SharedMemory>>,
     /// Listeners bound and listening but not served yet (`paused`), by id.
     parked: RefCell<HashMap<u32, (BoundListener, ServerOptions)>>,
+    /// Keys of this loop's notifiers in the process-wide table (`wakeups`).
+    pub(crate) notifier_keys: RefCell<Vec<u32>>,
 }
 
 #[napi]
@@ -103,6 +105,7 @@ impl NativeLoop {
             driver,
             memory,
             parked: RefCell::new(HashMap::new()),
+            notifier_keys: RefCell::new(Vec::new()),
         })
     }
 
@@ -171,6 +174,7 @@ impl NativeLoop {
     #[napi(catch_unwind)]
     pub fn exit(&self) {
         self.parked.borrow_mut().clear();
+        crate::wakeups::forget_notifiers(&self.notifier_keys.borrow_mut().split_off(0));
         self.stop();
         self.memory.borrow_mut().release();
     }

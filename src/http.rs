@@ -26,6 +26,8 @@ pub struct HttpRequestOptions {
     pub timeout: Option<f64>,
     pub keep_alive: bool,
     pub max_connections: u32,
+    /// Connect to this Unix socket (bytes) instead of host:port.
+    pub socket_path: Option<Buffer>,
 }
 
 /// The HTTP part of `httpListen`'s options. Absent ones take the engine's defaults
@@ -71,7 +73,7 @@ impl NativeLoop {
                 .unwrap_or(d.max_requests_per_connection),
             stream_body: h.stream_body.unwrap_or(d.stream_body),
         };
-        let (local, fd) = (bound.local, bound.fd());
+        let (local, fd) = (bound.local.clone(), bound.fd());
         let (id, _) = self.command(|handle| handle.http_serve(bound, opts));
         Ok(listening(id, local, fd))
     }
@@ -109,6 +111,7 @@ impl NativeLoop {
         let mut request = ClientRequest::new(&spec, fields.iter().copied())
             .map_err(|e| invalid(e.to_string()))?;
         request.tls = tls;
+        request.socket_path = r.socket_path.as_ref().map(|p| p.as_ref().to_vec());
         Ok(self.command(|h| h.http_client(request)))
     }
 }

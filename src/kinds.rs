@@ -32,6 +32,10 @@ pub enum EventKind {
     HttpClientFailed = 20,
     TlsEstablished = 21,
     TlsSni = 22,
+    ProcessExited = 23,
+    Notified = 24,
+    Polled = 25,
+    Signal = 26,
 }
 
 /// TLS error codes as error records carry them (word 6); names in `lib/errors.ts`.
@@ -137,6 +141,8 @@ same! {
     EventKind::HttpResponse => events::HTTP_RESPONSE,
     EventKind::HttpClientFailed => events::HTTP_CLIENT_FAILED,
     EventKind::TlsEstablished => events::TLS_ESTABLISHED, EventKind::TlsSni => events::TLS_SNI,
+    EventKind::ProcessExited => events::PROCESS_EXITED, EventKind::Notified => events::NOTIFIED,
+    EventKind::Polled => events::POLLED, EventKind::Signal => events::SIGNAL,
     TlsErrorCode::Proto => Tls::Proto, TlsErrorCode::CertHasExpired => Tls::CertHasExpired,
     TlsErrorCode::CertNotYetValid => Tls::CertNotYetValid,
     TlsErrorCode::DepthZeroSelfSignedCert => Tls::DepthZeroSelfSignedCert,

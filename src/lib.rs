@@ -13,10 +13,12 @@ mod driver_thread;
 mod event_loop;
 mod http;
 mod kinds;
+mod process;
 mod shared;
 mod tcp;
 mod tls;
 #[cfg(unix)]
 mod uv;
+mod wakeups;
 
 pub use event_loop::NativeLoop;

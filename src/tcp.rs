@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use evasync::{bind_listener_with, BoundListener, ConnectOptions, ServerOptions};
+use evasync::{bind_listener_with, BoundListener, ConnectOptions, Endpoint, ServerOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -31,6 +31,11 @@ pub struct ListenOptions {
     pub ipv6_only: Option<bool>,
     /// Bind and listen now but accept only after `tcpServe(id)` (asyncio's start_serving=False).
     pub paused: Option<bool>,
+    /// A Unix socket path (bytes; a leading NUL names a Linux abstract socket) instead of
+    /// `host:port`; with `fd`, the inherited descriptor is a Unix listener.
+    pub path: Option<Buffer>,
+    /// Permission bits of the Unix socket file, set before it listens.
+    pub mode: Option<u32>,
 }
 
 /// The result of `tcpListen`: the server id and where it listens, or (errno ≠ 0) why not.
@@ -72,16 +77,25 @@ fn failed(errno: i32, message: String) -> ListenResult {
 
 /// Binds (or adopts `fd`) and listens, as `o` says; the failure is a ready `ListenResult`.
 pub(crate) fn bind(o: &ListenOptions) -> std::result::Result<BoundListener, ListenResult> {
-    let bound = match o.fd {
+    let path = o.path.as_ref().map(|p| p.as_ref().to_vec());
+    let bound = match (o.fd, &path) {
         #[cfg(unix)]
-        Some(fd) => {
+        (Some(fd), Some(_)) => {
+            // SAFETY: the user hands over an inherited listening Unix socket (`fd` option of
+            // pipeServer), documented as transferring ownership to the server.
+            unsafe { evasync::unix_listener_from_fd(fd) }
+        }
+        #[cfg(unix)]
+        (Some(fd), None) => {
             // SAFETY: the user hands over an inherited listening descriptor (`fd` option of
             // tcpServer), documented as transferring ownership to the server.
             unsafe { evasync::listener_from_fd(fd) }
         }
+        #[cfg(unix)]
+        (None, Some(p)) => evasync::bind_unix_listener(p, o.backlog, o.mode),
         #[cfg(not(unix))]
-        Some(_) => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
-        None => {
+        (_, Some(_)) | (Some(_), _) => Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+        (None, None) => {
             let ip: IpAddr = match o.host.trim_start_matches('[').trim_end_matches(']').parse() {
                 Ok(ip) => ip,
                 Err(_) => {
@@ -101,10 +115,11 @@ pub(crate) fn bind(o: &ListenOptions) -> std::result::Result<BoundListener, List
         }
     };
     bound.map_err(|e| {
-        let what = match o.fd {
-            Some(fd) => format!("listen on fd {fd}"),
-            None if o.host.contains(':') => format!("listen on [{}]:{}", o.host, o.port),
-            None => format!("listen on {}:{}", o.host, o.port),
+        let what = match (o.fd, &path) {
+            (Some(fd), _) => format!("listen on fd {fd}"),
+            (None, Some(p)) => format!("listen on {}", Endpoint::Unix(p.clone())),
+            (None, None) if o.host.contains(':') => format!("listen on [{}]:{}", o.host, o.port),
+            (None, None) => format!("listen on {}:{}", o.host, o.port),
         };
         let err = evasync::Error::io(what, &e);
         failed(err.errno, err.message)
@@ -128,12 +143,20 @@ pub(crate) fn server_options(
 }
 
 /// The successful `ListenResult` of server `id`.
-pub(crate) fn listening(id: u32, local: SocketAddr, fd: i64) -> ListenResult {
+pub(crate) fn listening(id: u32, local: Endpoint, fd: i64) -> ListenResult {
+    let (address, port, family) = match &local {
+        Endpoint::Inet(a) => (
+            a.ip().to_string(),
+            u32::from(a.port()),
+            if a.is_ipv6() { 6 } else { 4 },
+        ),
+        Endpoint::Unix(p) => (String::from_utf8_lossy(p).into_owned(), 0, 0),
+    };
     ListenResult {
         id,
-        address: local.ip().to_string(),
-        port: u32::from(local.port()),
-        family: if local.is_ipv6() { 6 } else { 4 },
+        address,
+        port,
+        family,
         fd,
         errno: 0,
         message: String::new(),
@@ -154,11 +177,11 @@ impl NativeLoop {
         let opts = server_options(&o, tls);
         if o.paused == Some(true) {
             let id = self.handle.next_id();
-            let result = listening(id, bound.local, bound.fd());
+            let result = listening(id, bound.local.clone(), bound.fd());
             self.park_listener(id, bound, opts);
             return Ok(result);
         }
-        let (local, fd) = (bound.local, bound.fd());
+        let (local, fd) = (bound.local.clone(), bound.fd());
         let (id, _) = self.command(|h| h.serve(bound, opts));
         Ok(listening(id, local, fd))
     }
@@ -213,5 +236,22 @@ impl NativeLoop {
             tls,
         };
         Ok(self.command(|h| h.tcp_connect(&host, port as u16, opts)))
+    }
+
+    /// Starts connecting to the Unix socket `path` (bytes; a leading NUL names a Linux
+    /// abstract socket); returns the socket id.
+    #[napi(catch_unwind)]
+    pub fn pipe_connect(&self, path: Buffer, o: ConnectOpts, tls: Option<TlsOpts>) -> Result<u32> {
+        let tls = tls.as_ref().map(client_config).transpose()?;
+        let opts = ConnectOptions {
+            connect_timeout: opt_seconds(o.connect_timeout),
+            read_timeout: opt_seconds(o.read_timeout),
+            write_timeout: opt_seconds(o.write_timeout),
+            allow_half_open: o.allow_half_open,
+            tls,
+            ..ConnectOptions::default()
+        };
+        let path = path.as_ref().to_vec();
+        Ok(self.command(|h| h.unix_connect(&path, opts)))
     }
 }

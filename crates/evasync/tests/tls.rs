@@ -380,3 +380,28 @@ fn https_server_and_client() {
     }
     r.handle.http_close_server(server, false);
 }
+
+#[test]
+fn a_cached_session_for_another_server_falls_back_to_a_full_handshake() {
+    let ca = TestCa::new();
+    let r = Running::start();
+    let client = client_tls(&ca);
+    for round in 0..3 {
+        // A new server each time: its ticket keys differ, so the client's cached session for
+        // "localhost" cannot be resumed there.
+        let (server, addr) = tls_server(&r, server_tls(ca.leaf(&["localhost"], false)));
+        let cid = connect_tls(&r, addr.port(), client.clone());
+        match r.wait_for(5.0, |e| {
+            matches!(e, Ev::Connected(i, _) if *i == cid)
+                || matches!(e, Ev::TlsFailed(..) | Ev::TlsServerError(..))
+        }) {
+            Some(Ev::Connected(..)) => {}
+            other => panic!("round {round}: {other:?}"),
+        }
+        // Let the server's tickets reach the client before the next round.
+        r.handle.write(cid, b"x".to_vec());
+        std::thread::sleep(Duration::from_millis(100));
+        r.handle.close(cid, false);
+        r.handle.close_server(server);
+    }
+}

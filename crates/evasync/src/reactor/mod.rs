@@ -212,9 +212,12 @@ impl Reactor {
     }
 
     /// True when a turn has work without waiting for the OS: sockets or listeners left over from
-    /// a read or accept budget, or commands queued by other threads.
+    /// a read or accept budget, commands queued by other threads, pollers whose condition held.
     pub fn has_pending_work(&self) -> bool {
-        !self.pending_read.is_empty() || !self.pending_accept.is_empty() || self.shared.has_queued()
+        !self.pending_read.is_empty()
+            || !self.pending_accept.is_empty()
+            || self.shared.has_queued()
+            || self.wakeups.busy()
     }
 
     /// The earliest timer deadline, for drivers that arm their own timer.

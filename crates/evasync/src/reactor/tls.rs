@@ -223,8 +223,9 @@ impl Reactor {
         };
         match answer {
             Ok(identity) => {
+                let resumption = tls.offers_resumption();
                 let chosen = match (identity, base) {
-                    (Some(identity), Some(base)) => Some(base.with_identity(&identity)),
+                    (Some(identity), Some(base)) => Some(base.with_identity(&identity, resumption)),
                     _ => None,
                 };
                 tls.configure(chosen);

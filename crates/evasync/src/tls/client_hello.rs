@@ -15,10 +15,19 @@ const MAX_HELLO: usize = 0xffff;
 pub(crate) enum HelloScan {
     /// The ClientHello is not complete yet: read more.
     Incomplete,
-    /// A complete ClientHello; the server name, when it carries one.
-    Hello(Option<String>),
+    /// A complete ClientHello.
+    Hello(Hello),
     /// Not a well-formed ClientHello (rustls will report what it is).
     NotHello,
+}
+
+/// What a server wants to know from a ClientHello before it makes its connection.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Hello {
+    /// The server name asked for (lower-case).
+    pub name: Option<String>,
+    /// The client offers to resume a session (a `pre_shared_key` extension).
+    pub offers_psk: bool,
 }
 
 /// Scans the bytes a client sent first.
@@ -51,8 +60,8 @@ pub(crate) fn scan(bytes: &[u8]) -> HelloScan {
                 return HelloScan::NotHello;
             }
             if message.len() >= need {
-                return match server_name(&message[4..need]) {
-                    Some(name) => HelloScan::Hello(name),
+                return match hello(&message[4..need]) {
+                    Some(h) => HelloScan::Hello(h),
                     None => HelloScan::NotHello,
                 };
             }
@@ -94,34 +103,40 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The `host_name` of the server_name extension: `Some(None)` when there is none, `None` when
-/// the body is malformed.
-fn server_name(body: &[u8]) -> Option<Option<String>> {
+/// The server name and the resumption offer of a ClientHello body; None when malformed.
+fn hello(body: &[u8]) -> Option<Hello> {
     let mut r = Reader(body);
     r.take(2 + 32)?; // legacy_version, random
     r.vec8()?; // legacy_session_id
     r.vec16()?; // cipher_suites
     r.vec8()?; // legacy_compression_methods
+    let mut out = Hello::default();
     if r.0.is_empty() {
-        return Some(None); // no extensions at all
+        return Some(out); // no extensions at all
     }
     let mut exts = Reader(r.vec16()?);
     while !exts.0.is_empty() {
         let kind = exts.u16()?;
         let data = exts.vec16()?;
-        if kind != 0 {
-            continue;
+        match kind {
+            0 => out.name = host_name(data)?,
+            41 => out.offers_psk = true,
+            _ => {}
         }
-        let mut list = Reader(Reader(data).vec16()?);
-        while !list.0.is_empty() {
-            let name_type = list.u8()?;
-            let name = list.vec16()?;
-            if name_type == 0 {
-                let name = std::str::from_utf8(name).ok()?;
-                return Some(Some(name.to_ascii_lowercase()));
-            }
+    }
+    Some(out)
+}
+
+/// The `host_name` entry of a server_name extension (`Some(None)`: none; None: malformed).
+fn host_name(data: &[u8]) -> Option<Option<String>> {
+    let mut list = Reader(Reader(data).vec16()?);
+    while !list.0.is_empty() {
+        let name_type = list.u8()?;
+        let name = list.vec16()?;
+        if name_type == 0 {
+            let name = std::str::from_utf8(name).ok()?;
+            return Some(Some(name.to_ascii_lowercase()));
         }
-        return Some(None);
     }
     Some(None)
 }
@@ -164,11 +179,23 @@ mod tests {
     fn finds_the_name_after_other_extensions() {
         let mut exts = vec![0, 0x10, 0, 3, 2, b'h', b'2']; // an unrelated extension first
         exts.extend_from_slice(&sni("Example.COM"));
+        let named = |n: &str| {
+            HelloScan::Hello(Hello {
+                name: Some(n.into()),
+                offers_psk: false,
+            })
+        };
+        assert_eq!(scan(&hello(&exts)), named("example.com"));
+        assert_eq!(scan(&hello(&[])), HelloScan::Hello(Hello::default()));
+        let mut with_psk = sni("a.test");
+        with_psk.extend_from_slice(&[0, 41, 0, 0]);
         assert_eq!(
-            scan(&hello(&exts)),
-            HelloScan::Hello(Some("example.com".into()))
+            scan(&hello(&with_psk)),
+            HelloScan::Hello(Hello {
+                name: Some("a.test".into()),
+                offers_psk: true
+            })
         );
-        assert_eq!(scan(&hello(&[])), HelloScan::Hello(None));
     }
 
     #[test]
@@ -185,7 +212,13 @@ mod tests {
         two.extend_from_slice(&[0x16, 3, 1]);
         two.extend_from_slice(&(b.len() as u16).to_be_bytes());
         two.extend_from_slice(b);
-        assert_eq!(scan(&two), HelloScan::Hello(Some("a.test".into())));
+        assert_eq!(
+            scan(&two),
+            HelloScan::Hello(Hello {
+                name: Some("a.test".into()),
+                offers_psk: false
+            })
+        );
     }
 
     #[test]

@@ -136,6 +136,9 @@ impl Default for TlsClientSettings {
 pub struct TlsServerConfig {
     /// The rustls configuration every handshake starts from.
     pub rustls: Arc<ServerConfig>,
+    /// The same following the client's order, for ClientHellos that offer to resume a session
+    /// (see [`TlsServerConfig::for_hello`]); None when `rustls` follows it already.
+    client_order: Option<Arc<ServerConfig>>,
     /// Ask the embedder per handshake (see [`TlsServerSettings::sni_callback`]).
     pub ask_sni: bool,
     /// Time allowed for a handshake (default 10 s).
@@ -177,6 +180,19 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
             let mut p = rustls::crypto::aws_lc_rs::default_provider();
             p.cipher_suites
                 .sort_by_key(|s| !format!("{:?}", s.suite()).contains("AES_128"));
+            // X25519 first, then the NIST curves, the post-quantum hybrid last. A client sends a
+            // key share for the group it used last with a server (rustls remembers it); if its
+            // list of groups puts another one first that the server also has, the server asks
+            // for that one (HelloRetryRequest: a round trip), and a client resuming a session
+            // then may drop its PSK, which rustls's server refuses. X25519 is what nearly every
+            // peer (OpenSSL, Node, browsers, curl) supports and sends first.
+            use rustls::crypto::aws_lc_rs::kx_group;
+            p.kx_groups = vec![
+                kx_group::X25519,
+                kx_group::SECP256R1,
+                kx_group::SECP384R1,
+                kx_group::X25519MLKEM768,
+            ];
             Arc::new(p)
         })
         .clone()
@@ -261,8 +277,22 @@ impl TlsServerConfig {
     pub fn from_rustls(config: Arc<ServerConfig>) -> TlsServerConfig {
         TlsServerConfig {
             rustls: config,
+            client_order: None,
             ask_sni: false,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// The configuration for a ClientHello. New sessions get the server's suite order (AES-128
+    /// first, see `provider`); a client offering to resume a session gets its own order, so the
+    /// suite agrees with its ticket's. With the server's order a ticket for another suite (from
+    /// another server under the same name) meets a HelloRetryRequest whenever the key share
+    /// differs too, the client then drops its incompatible PSK, and rustls's server refuses a
+    /// second ClientHello that withdrew its PSK offer: the handshake would fail.
+    pub fn for_hello(&self, offers_resumption: bool) -> Arc<ServerConfig> {
+        match (&self.client_order, offers_resumption) {
+            (Some(c), true) => c.clone(),
+            _ => self.rustls.clone(),
         }
     }
 
@@ -308,8 +338,6 @@ impl TlsServerConfig {
         };
         let mut config = builder.with_cert_resolver(Arc::new(resolver));
         config.alpn_protocols = s.alpn.clone();
-        // The server's order (AES-128 first, see `provider`), as most servers do.
-        config.ignore_client_order = true;
         if s.session_tickets {
             config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new()
                 .map_err(|e| TlsConfigError(format!("session tickets: {e}")))?;
@@ -317,16 +345,24 @@ impl TlsServerConfig {
             config.session_storage = Arc::new(NoServerSessionStorage {});
             config.send_tls13_tickets = 0;
         }
+        let client_order = Arc::new(config.clone());
+        // New sessions: the server's order (AES-128 first, see `provider`), as most servers do.
+        config.ignore_client_order = true;
         Ok(TlsServerConfig {
             rustls: Arc::new(config),
+            client_order: Some(client_order),
             ask_sni: s.sni_callback,
             handshake_timeout: s.handshake_timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT),
         })
     }
 
     /// This configuration presenting `identity` (an SNI callback's answer) instead.
-    pub fn with_identity(&self, identity: &TlsIdentity) -> Arc<ServerConfig> {
-        let mut config = (*self.rustls).clone();
+    pub fn with_identity(
+        &self,
+        identity: &TlsIdentity,
+        offers_resumption: bool,
+    ) -> Arc<ServerConfig> {
+        let mut config = (*self.for_hello(offers_resumption)).clone();
         config.cert_resolver = Arc::new(Chosen(identity.0.clone()));
         Arc::new(config)
     }

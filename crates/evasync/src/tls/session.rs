@@ -116,6 +116,8 @@ pub(crate) struct TlsSession {
     pub plain_prefix: usize,
     /// Some input arrived (a connection that sent nothing attempted no handshake).
     saw_input: bool,
+    /// Server: the ClientHello offers to resume a session.
+    resumption: bool,
 }
 
 impl TlsSession {
@@ -134,6 +136,7 @@ impl TlsSession {
             server_name,
             plain_prefix: 0,
             saw_input: false,
+            resumption: false,
         }
     }
 
@@ -276,12 +279,13 @@ impl TlsSession {
             match client_hello::scan(buf) {
                 HelloScan::Incomplete => return (0, Received::NeedMore),
                 HelloScan::NotHello => self.start_server(None),
-                HelloScan::Hello(name) => {
-                    let ask = match (&self.role, &name) {
+                HelloScan::Hello(hello) => {
+                    let ask = match (&self.role, &hello.name) {
                         (Role::Hello(cfg), Some(n)) => cfg.ask_sni.then(|| n.clone()),
                         _ => None,
                     };
-                    self.server_name = name;
+                    self.server_name = hello.name;
+                    self.resumption = hello.offers_psk;
                     if let Some(n) = ask {
                         if let Role::Hello(cfg) = std::mem::replace(&mut self.role, Role::Done) {
                             self.role = Role::AwaitingConfig(cfg);
@@ -331,7 +335,7 @@ impl TlsSession {
                 return;
             }
         };
-        let config = chosen.unwrap_or_else(|| cfg.rustls.clone());
+        let config = chosen.unwrap_or_else(|| cfg.for_hello(self.resumption));
         match UnbufferedServerConnection::new(config) {
             Ok(conn) => self.role = Role::Server(conn),
             Err(_) => self.role = Role::Done,
@@ -340,6 +344,12 @@ impl TlsSession {
 
     /// The embedder's answer to [`Received::AskConfig`]: the configuration for this
     /// handshake (None: the server's own). Held input is processed on the next read.
+    /// Whether the ClientHello offered to resume a session (choose the configuration with
+    /// [`TlsServerConfig::for_hello`]).
+    pub fn offers_resumption(&self) -> bool {
+        self.resumption
+    }
+
     pub fn configure(&mut self, chosen: Option<Arc<ServerConfig>>) {
         if let Role::AwaitingConfig(_) = self.role {
             self.start_server(chosen);
@@ -803,7 +813,7 @@ mod tests {
         );
         assert!(s.pending_out().is_empty() && !s.wants_resume());
         let id = crate::tls::TlsIdentity::from_pem(&ca.leaf(&["named.test"], false)).expect("id");
-        s.configure(Some(server.with_identity(&id)));
+        s.configure(Some(server.with_identity(&id, s.offers_resumption())));
         assert!(s.wants_resume());
         let r = s.resume(&mut |_| {});
         assert!(matches!(r, Received::NeedMore), "{r:?}");
