@@ -50,13 +50,7 @@ export {
   type LookupAddress,
   type LookupOpts,
 } from './lib/dns';
-export {
-  httpClient,
-  httpRequest,
-  type HttpClientOpts,
-  type HttpClientResponse,
-  type ResponseCb,
-} from './lib/http-client';
+export { httpClient, HttpClientResponse, httpRequest, type HttpClientOpts, type ResponseCb } from './lib/http-client';
 export {
   httpResponse,
   httpServer,

@@ -85,7 +85,9 @@ test('reverse lookup (PTR)', async (t) => {
     const got = deferred<string>();
     as.reverseDnsLookup(ZONE.ptr.ip, (name) => got.resolve(name));
     t.is(await got.promise, ZONE.ptr.name);
-    t.throws(() => as.reverseDnsLookup('not-an-ip'), { instanceOf: TypeError });
+    // The Promise form rejects bad arguments; the callback form throws them.
+    await t.throwsAsync(as.reverseDnsLookup('not-an-ip'), { instanceOf: TypeError });
+    t.throws(() => as.reverseDnsLookup('not-an-ip', () => {}), { instanceOf: TypeError });
   });
 });
 

@@ -349,6 +349,9 @@ test('graceful close: idle connections close at once, in-flight requests finish 
     await arrived.promise;
     while (as.stats().incomingHttpConnections < 2) await sleep(0.01);
     const closed = server.close({ timeout: 5 });
+    // The listening socket is gone when close() returns, under either driver.
+    const refusedAtOnce = await new Promise<boolean>((r) => net.connect(server.port, '127.0.0.1').on('error', () => r(true)).on('connect', () => r(false)));
+    t.true(refusedAtOnce);
     await idleClosed.promise;
     t.is(pending.length, 1);
     as.httpResponse(pending[0]!, { body: 'finished' });

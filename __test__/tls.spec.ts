@@ -387,7 +387,7 @@ test('ALPN without overlap and client certificates (request, require)', async (t
     const errors: as.TlsError[] = [];
     const srv = as.tcpServer('127.0.0.1', 0, null, {
       tls: { ...c.leaf, alpn: ['http/1.1'] },
-      eventCb: (e) => errors.push(e),
+      eventCb: (e) => errors.push(e as as.TlsError),
     });
     await t.throwsAsync(nodeTlsClient(srv.port, { ALPNProtocols: ['h2'] }));
     while (errors.length < 1) await sleep(0.01);

@@ -1,5 +1,7 @@
 /** Data conversions shared by the TCP (and later HTTP) layers. */
 
+import { shown } from './args';
+
 /** What may be sent: a string (UTF-8) or any byte view. */
 export type Data = string | Uint8Array;
 
@@ -11,7 +13,7 @@ export function byteLength(data: Data): number {
 /** Throws a TypeError naming `fn` unless `data` can be sent. */
 export function checkData(fn: string, data: unknown): asserts data is Data {
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-    throw new TypeError(`${fn}: data must be a string, Buffer or Uint8Array`);
+    throw new TypeError(`${fn}: data must be a string, Buffer or Uint8Array, not ${shown(data)}`);
   }
 }
 
@@ -19,7 +21,7 @@ export function checkData(fn: string, data: unknown): asserts data is Data {
 export function seconds(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
-    throw new TypeError(`${name} must be a non-negative number of seconds or null, not ${String(v)}`);
+    throw new TypeError(`${name} must be a non-negative number of seconds or null, not ${shown(v)}`);
   }
   return v === 0 ? undefined : v;
 }

@@ -10,6 +10,8 @@ import { seconds } from './data';
 import { EventKind } from '../binding';
 import { errorRecord, requireLoop, type Dispatchee, type Loop } from './loop';
 import type { EventCb } from './tcp';
+import { abortReason, checkSignal, whenAborted } from './abort';
+import { shown } from './args';
 
 /** One resolved address. */
 export interface LookupAddress {
@@ -21,6 +23,8 @@ export interface LookupAddress {
 export interface LookupOpts {
   /** 0 (any: IPv4 first, then IPv6; the default), 4 or 6. */
   family?: 0 | 4 | 6;
+  /** Drops the query until its answer (the Promise rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** Options of `setDnsServers`. */
@@ -31,7 +35,7 @@ export interface DnsServerOpts {
   attempts?: number;
 }
 
-type Settle = (err: DnsError | null, value?: unknown) => void;
+type Settle = (err: unknown, value?: unknown) => void;
 
 /** A query in flight: registered under its id until its answer. */
 class Query implements Dispatchee {
@@ -39,19 +43,33 @@ class Query implements Dispatchee {
   readonly #id: number;
   readonly #settle: Settle;
   readonly #parse: (text: string, ttlMs: number) => unknown;
+  #done = false;
+  readonly #stopAbort: () => void;
 
-  constructor(loop: Loop, id: number, parse: (text: string, ttlMs: number) => unknown, settle: Settle) {
+  constructor(loop: Loop, id: number, parse: (text: string, ttlMs: number) => unknown, settle: Settle, signal: AbortSignal | undefined) {
     this.#loop = loop;
     this.#id = id;
     this.#parse = parse;
     this.#settle = settle;
     loop.track(id, this);
     loop.openDns++;
+    // Aborted: the query is dropped here (the resolver's answer, if any, finds no one).
+    this.#stopAbort = whenAborted(signal, (reason) => {
+      if (this.#finish()) this.#settle(reason);
+    });
+  }
+
+  #finish(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.#stopAbort();
+    this.#loop.untrack(this.#id);
+    this.#loop.openDns--;
+    return true;
   }
 
   onEvent(kind: number, r: Uint32Array, i: number, arena: Buffer): void {
-    this.#loop.untrack(this.#id);
-    this.#loop.openDns--;
+    if (!this.#finish()) return;
     if (kind === EventKind.DnsFailed) {
       this.#settle(errorRecord(r, i, arena) as DnsError);
     } else {
@@ -63,6 +81,8 @@ class Query implements Dispatchee {
 
   /** The loop ended with the query in flight. */
   abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
     this.#loop.fnRegistry--;
     this.#loop.openDns--;
   }
@@ -114,12 +134,12 @@ function forget(loop: Loop): void {
 
 function checkFamily(fn: string, family: unknown): 0 | 4 | 6 {
   if (family === undefined) return 0;
-  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`${fn}: family must be 0, 4 or 6`);
+  if (family !== 0 && family !== 4 && family !== 6) throw new TypeError(`${fn}: family must be 0, 4 or 6, not ${shown(family)}`);
   return family;
 }
 
 function checkHost(fn: string, host: unknown): asserts host is string {
-  if (typeof host !== 'string' || host === '') throw new TypeError(`${fn}: host must be a non-empty string`);
+  if (typeof host !== 'string' || host === '') throw new TypeError(`${fn}: host must be a non-empty string, not ${shown(host)}`);
 }
 
 /**
@@ -128,30 +148,51 @@ function checkHost(fn: string, host: unknown): asserts host is string {
  */
 function start(
   loop: Loop,
+  check: () => void,
   begin: () => number | { literal: unknown },
   parse: (text: string, ttlMs: number) => unknown,
   onValue: ((v: unknown) => void) | undefined,
   eventCb: EventCb | undefined,
+  signal: unknown,
+  fn: string,
 ): Promise<unknown> | undefined {
-  let promise: Promise<unknown> | undefined;
-  let settle: Settle;
   if (onValue === undefined) {
-    let res!: (v: unknown) => void;
-    let rej!: (e: unknown) => void;
-    promise = new Promise((a, b) => {
-      res = a;
-      rej = b;
+    // The Promise form never throws (but for a missing loop): bad arguments reject.
+    return loop.operation((resolve, reject) => {
+      check();
+      run(loop, begin, parse, (err, value) => (err ? reject(err) : resolve(value)), checkSignal(fn, signal));
     });
-    settle = (err, value) => (err ? rej(err) : res(value));
-  } else {
-    settle = (err, value) => {
-      if (err) loop.deliver(err, eventCb);
-      else loop.callApp(eventCb, onValue, value);
-    };
+  }
+  check();
+  const sig = checkSignal(fn, signal);
+  run(loop, begin, parse, (err, value) => {
+    if (err instanceof DnsError) loop.deliver(err, eventCb);
+    else if (err) loop.callEventCb(eventCb ?? loop.defaultEventCb, err);
+    else loop.callApp(eventCb, onValue, value);
+  }, sig);
+  return undefined;
+}
+
+/** Runs a lookup (or its literal answer, never synchronously), unless the signal has fired. */
+function run(
+  loop: Loop,
+  begin: () => number | { literal: unknown },
+  parse: (text: string, ttlMs: number) => unknown,
+  settle: Settle,
+  signal: AbortSignal | undefined,
+): void {
+  if (signal?.aborted) {
+    const reason = abortReason(signal);
+    loop.hold();
+    queueMicrotask(() => {
+      if (loop.running) settle(reason);
+      loop.release();
+    });
+    return;
   }
   const r = begin();
   if (typeof r === 'number') {
-    new Query(loop, r, parse, settle);
+    new Query(loop, r, parse, settle, signal);
   } else {
     // An IP literal or a kept answer: no query, but never synchronously.
     loop.hold();
@@ -162,7 +203,6 @@ function start(
       loop.release();
     });
   }
-  return promise;
 }
 
 /** An answer kept for `key`, as a literal result (a copy: callers may not change ours). */
@@ -200,30 +240,40 @@ export function dnsLookup(
   opts?: LookupOpts,
 ): Promise<LookupAddress> | void {
   const loop = requireLoop();
-  checkHost('dnsLookup', host);
   const resolveCb = typeof cbOrOpts === 'function' ? cbOrOpts : undefined;
-  const family = checkFamily('dnsLookup', (typeof cbOrOpts === 'function' ? opts : cbOrOpts)?.family);
-  const kept = cached(loop, host, family);
-  if (kept !== undefined) {
+  const o = (typeof cbOrOpts === 'function' ? opts : cbOrOpts) ?? {};
+  let family: 0 | 4 | 6 = 0;
+  const check = () => {
+    checkHost('dnsLookup', host);
+    family = checkFamily('dnsLookup', o.family);
+  };
+  if (o.signal === undefined) {
     // The fast path of a kept answer: no registration, just the next microtask.
-    const v: LookupAddress = { address: kept[0]!.address, family: kept[0]!.family };
-    if (resolveCb === undefined) return Promise.resolve(v);
-    queueMicrotask(() => {
-      if (loop.running) loop.callApp(eventCb, resolveCb, v.address, v.family);
-    });
-    return;
+    const kept = typeof host === 'string' ? cached(loop, host, (o.family ?? 0) as 0 | 4 | 6) : undefined;
+    if (kept !== undefined && (o.family === undefined || o.family === 0 || o.family === 4 || o.family === 6)) {
+      const v: LookupAddress = { address: kept[0]!.address, family: kept[0]!.family };
+      if (resolveCb === undefined) return Promise.resolve(v);
+      queueMicrotask(() => {
+        if (loop.running) loop.callApp(eventCb, resolveCb, v.address, v.family);
+      });
+      return;
+    }
   }
   const first = (v: unknown) => (v as LookupAddress[])[0];
-  const parse = addressesOf(loop, host, family);
   const p = start(
     loop,
+    check,
     () => {
       const lit = literal(host, family);
-      return lit ? { literal: first(lit.literal) } : loop.native.dnsLookup(host, family);
+      if (lit) return { literal: first(lit.literal) };
+      const kept = keptAnswer(loop, host, family);
+      return kept ? { literal: first(kept.literal) } : loop.native.dnsLookup(host, family);
     },
-    (text, ttl) => first(parse(text, ttl)),
+    (text, ttl) => first(addressesOf(loop, host, family)(text, ttl)),
     resolveCb && ((v) => resolveCb((v as LookupAddress).address, (v as LookupAddress).family)),
     eventCb,
+    o.signal,
+    'dnsLookup',
   );
   return p as Promise<LookupAddress> | undefined;
 }
@@ -231,26 +281,52 @@ export function dnsLookup(
 /** Every address of `host`: IPv4 ones first, then IPv6. */
 export function dnsLookupAll(host: string, opts: LookupOpts = {}): Promise<LookupAddress[]> {
   const loop = requireLoop();
-  checkHost('dnsLookupAll', host);
-  const family = checkFamily('dnsLookupAll', opts.family);
+  let family: 0 | 4 | 6 = 0;
   return start(
     loop,
+    () => {
+      checkHost('dnsLookupAll', host);
+      family = checkFamily('dnsLookupAll', opts?.family);
+    },
     () => literal(host, family) ?? keptAnswer(loop, host, family) ?? loop.native.dnsLookup(host, family),
-    addressesOf(loop, host, family),
+    (text, ttl) => addressesOf(loop, host, family)(text, ttl),
     undefined,
     undefined,
+    opts?.signal,
+    'dnsLookupAll',
   ) as Promise<LookupAddress[]>;
 }
 
+/** Options of `reverseDnsLookup`. */
+export interface ReverseLookupOpts {
+  /** Drops the query until its answer. */
+  signal?: AbortSignal;
+}
+
 /** The host name of `ip` (PTR): `resolveCb(name)` or a Promise of it. */
-export function reverseDnsLookup(ip: string): Promise<string>;
-export function reverseDnsLookup(ip: string, resolveCb: (name: string) => void, eventCb?: EventCb): void;
-export function reverseDnsLookup(ip: string, resolveCb?: (name: string) => void, eventCb?: EventCb): Promise<string> | void {
+export function reverseDnsLookup(ip: string, opts?: ReverseLookupOpts): Promise<string>;
+export function reverseDnsLookup(ip: string, resolveCb: (name: string) => void, eventCb?: EventCb, opts?: ReverseLookupOpts): void;
+export function reverseDnsLookup(
+  ip: string,
+  cbOrOpts?: ((name: string) => void) | ReverseLookupOpts,
+  eventCb?: EventCb,
+  opts?: ReverseLookupOpts,
+): Promise<string> | void {
   const loop = requireLoop();
-  if (typeof ip !== 'string' || isIP(ip) === 0) throw new TypeError(`reverseDnsLookup: ${String(ip)} is not an IP address`);
-  return start(loop, () => loop.native.dnsReverse(ip), (text) => text, resolveCb as ((v: unknown) => void) | undefined, eventCb) as
-    | Promise<string>
-    | undefined;
+  const resolveCb = typeof cbOrOpts === 'function' ? cbOrOpts : undefined;
+  const o = (typeof cbOrOpts === 'function' ? opts : cbOrOpts) ?? {};
+  return start(
+    loop,
+    () => {
+      if (typeof ip !== 'string' || isIP(ip) === 0) throw new TypeError(`reverseDnsLookup: ip must be an IP address, not ${shown(ip)}`);
+    },
+    () => loop.native.dnsReverse(ip),
+    (text) => text,
+    resolveCb as ((v: unknown) => void) | undefined,
+    eventCb,
+    o.signal,
+    'reverseDnsLookup',
+  ) as Promise<string> | undefined;
 }
 
 /**

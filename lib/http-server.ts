@@ -12,6 +12,7 @@ import { type Acceptor, errnoName, errorRecord, requireLoop, requireRunning, typ
 import { checkPort, checkUnixPath, resolveBind, SocketFile, type EventCb } from './tcp';
 import { answerSni, nativeTls, type TlsInfo, type TlsOptions, withTlsErrors } from './tls';
 import { copyBytes, copyOut, endpoints } from './wire';
+import { checkFunction, shown } from './args';
 
 /** Header fields as `[name, value]` pairs in wire order, or a plain object. */
 export type HeadersInit = Array<[string, string | number]> | Record<string, string | number | Array<string | number>>;
@@ -65,7 +66,7 @@ const STREAMING = 1;
 const DONE = 2;
 
 /** An accepted HTTP connection: what `req.socket` is. */
-export class HttpConnection implements Dispatchee {
+export class HttpConnection {
   /** @internal */
   readonly server: HttpServer;
   /** @internal */
@@ -273,7 +274,7 @@ export class HttpRequest {
    * (its chunk may be empty). Pieces that arrived before the call are delivered right after it.
    */
   onBody(cb: (chunk: Buffer, finished: boolean) => void): void {
-    if (typeof cb !== 'function') throw new TypeError('req.onBody: cb must be a function');
+    checkFunction('req.onBody: cb', cb);
     this.#bodyCb = cb;
     const queued = this.#bodyQueue;
     if (queued !== undefined) {
@@ -368,7 +369,7 @@ function methodName(arena: Buffer, off: number, len: number): string {
 
 function checkStatus(fn: string, status: unknown): number {
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
-    throw new RangeError(`${fn}: status must be an integer from 100 to 999, not ${String(status)}`);
+    throw new RangeError(`${fn}: status must be an integer from 100 to 999, not ${shown(status)}`);
   }
   return status;
 }
@@ -459,7 +460,7 @@ export interface UnixBind {
 }
 
 /** An HTTP server (API.md §5). */
-export class HttpServer implements Dispatchee, Acceptor {
+export class HttpServer {
   /** @internal */
   readonly loop: Loop;
   #id: number;
@@ -588,6 +589,10 @@ export class HttpServer implements Dispatchee, Acceptor {
     if (this.#listening) {
       this.#listening = false;
       loop.wire.op(OpCode.HttpCloseServer, this.#id, graceful ? 1 : 0);
+      // The listening socket is closed before close() returns, whichever the driver: a connect
+      // made after it is refused, as with node:http.
+      loop.flush();
+      loop.native.tcpCloseServer(this.#id);
       loop.servers--;
       this.#closing = new Promise<void>((resolve) => {
         this.#closed = resolve;
@@ -604,6 +609,11 @@ export class HttpServer implements Dispatchee, Acceptor {
       loop.wire.op(OpCode.HttpCloseServer, this.#id, 0);
     }
     return this.#closing ?? Promise.resolve();
+  }
+
+  /** `await using`: a graceful close, awaited. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   #settleClose(): void {
@@ -641,9 +651,9 @@ export function httpServer(
   const loop = requireLoop();
   const unix = bind !== null && typeof bind === 'object' ? bind : undefined;
   if (unix === undefined) checkPort('httpServer', port);
-  if (typeof requestCb !== 'function') throw new TypeError('httpServer: requestCb must be a function');
+  checkFunction('httpServer: requestCb', requestCb);
   const opts: HttpServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
-  const host = unix === undefined ? resolveBind(bind as string | null | undefined) : unix.path;
+  const host = unix === undefined ? resolveBind(bind, 'httpServer') : unix.path;
   const path = unix === undefined ? undefined : checkUnixPath('httpServer', unix.path);
   const backlog = opts.backlog === undefined || opts.backlog < 0 ? 128 : opts.backlog;
   const tls = opts.tls === undefined ? undefined : nativeTls('httpServer', opts.tls);
@@ -690,7 +700,7 @@ export function httpServer(
 
 function positive(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`httpServer: ${name} must be a non-negative number`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`httpServer: ${name} must be a non-negative number, not ${shown(v)}`);
   return Math.floor(v);
 }
 
@@ -700,6 +710,6 @@ function positive(name: string, v: unknown): number | undefined {
  * header with CR, LF or NUL, and `HttpError` for a second response to the same request.
  */
 export function httpResponse(req: HttpRequest, opts: ResponseOpts = {}): void {
-  if (!(req instanceof HttpRequest)) throw new TypeError('httpResponse: req must be an HttpRequest');
+  if (!(req instanceof HttpRequest)) throw new TypeError(`httpResponse: req must be an HttpRequest, not ${shown(req)}`);
   req.respond(opts, false);
 }

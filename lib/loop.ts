@@ -22,6 +22,7 @@ import { ErrorKind, EventKind, Layout, OpCode } from '../binding';
 import { native, type NativeLoop } from './native';
 import { tlsCodeName, tlsInfoOf, type TlsInfo } from './tls';
 import { Wire } from './wire';
+import { shown } from './args';
 
 /** Options of `startEventLoop`. */
 export interface EventLoopOptions {
@@ -153,6 +154,9 @@ export class Loop {
   readonly pendingTls = new Map<number, TlsInfo>();
   /** `rejectUnauthorized: false` was reported through `loggerCb` already. */
   warnedUnverified = false;
+  /** Rejecters of this loop's Promises still pending: they reject with `EventLoopError` when the
+   * loop ends, so no `await` on the library can hang after it. */
+  private readonly pendingRejects = new Set<(err: unknown) => void>();
 
   constructor(opts: EventLoopOptions) {
     this.catchAppErrors = opts.catchAppErrors ?? false;
@@ -324,6 +328,27 @@ export class Loop {
     }
   }
 
+  /**
+   * A Promise of an operation of this loop: if the loop ends before it settles, it rejects with
+   * `EventLoopError`. An exception in `executor` rejects it (a Promise form never throws).
+   */
+  operation<T>(executor: (resolve: (v: T) => void, reject: (err: unknown) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const rejecter = (err: unknown) => reject(err);
+      this.pendingRejects.add(rejecter);
+      executor(
+        (v) => {
+          this.pendingRejects.delete(rejecter);
+          resolve(v);
+        },
+        (err) => {
+          this.pendingRejects.delete(rejecter);
+          reject(err);
+        },
+      );
+    });
+  }
+
   /** What the handshake of connection `id` established (taken once, when it is announced). */
   takeTls(id: number): TlsInfo | null {
     if (this.pendingTls.size === 0) return null;
@@ -421,6 +446,11 @@ export class Loop {
         exitErr ??= e;
       }
     }
+    if (this.pendingRejects.size > 0) {
+      const ended = new EventLoopError('the event loop ended before this operation finished');
+      for (const reject of [...this.pendingRejects]) reject(ended);
+      this.pendingRejects.clear();
+    }
     if (err !== undefined) this.reject(err);
     else if (exitErr !== undefined) this.reject(exitErr);
     else this.resolve();
@@ -509,9 +539,9 @@ export function currentLoop(): Loop | null {
  */
 export function startEventLoop(startFn: () => unknown, opts: EventLoopOptions = {}): Promise<void> {
   if (current !== null) throw new EventLoopError('an event loop is already running on this thread');
-  if (typeof startFn !== 'function') throw new TypeError('startEventLoop: startFn must be a function');
+  if (typeof startFn !== 'function') throw new TypeError(`startEventLoop: startFn must be a function, not ${shown(startFn)}`);
   if (opts.driver !== undefined && opts.driver !== 'main' && opts.driver !== 'thread') {
-    throw new TypeError(`startEventLoop: driver must be 'main' or 'thread', not ${String(opts.driver)}`);
+    throw new TypeError(`startEventLoop: driver must be 'main' or 'thread', not ${shown(opts.driver)}`);
   }
   const loop = new Loop(opts);
   current = loop;
@@ -543,7 +573,7 @@ export function exitEventLoop(): void {
 
 /** Runs `fn` once when the loop exits, however it exits. */
 export function addEventLoopExitCallback(fn: () => void): void {
-  if (typeof fn !== 'function') throw new TypeError('addEventLoopExitCallback: fn must be a function');
+  if (typeof fn !== 'function') throw new TypeError(`addEventLoopExitCallback: fn must be a function, not ${shown(fn)}`);
   requireLoop().addExitCallback(fn);
 }
 

@@ -10,6 +10,7 @@ import { EventKind } from '../binding';
 import { checkData, seconds } from './data';
 import { errnoName, type Dispatchee, type Loop, requireLoop } from './loop';
 import { childPipe, type ConnectOpts, type EventCb, type ReadCb, setSocketTimeouts, Socket, socketCallbacks } from './tcp';
+import { checkString, shown } from './args';
 
 /** Options of a pipe end: a socket's callbacks and timeouts. */
 export interface PipeEndOpts extends Pick<ConnectOpts, 'eventCb' | 'writeCb' | 'drainCb' | 'readTimeout' | 'writeTimeout' | 'stream' | 'data'> {
@@ -36,7 +37,7 @@ export interface SpawnOpts {
 }
 
 /** A child process. */
-export class Process implements Dispatchee {
+export class Process {
   readonly pid: number;
   /** True once it has exited. */
   exited = false;
@@ -102,14 +103,14 @@ export function signalNumber(fn: string, signo: unknown): number {
     const n = (osConstants.signals as Record<string, number>)[signo];
     if (n !== undefined) return n;
   }
-  throw new TypeError(`${fn}: ${typeof signo === 'string' ? `'${signo}' (a string)` : String(signo)} is not a signal this platform knows`);
+  throw new TypeError(`${fn}: signal must be a signal name or number this platform knows, not ${shown(signo)}`);
 }
 
 function stdioCode(fn: string, name: string, o: StdioOpt | undefined): number {
   if (o === undefined || o === 'ignore') return 0;
   if (o === 'inherit') return 1;
   if (typeof o === 'object' && o !== null && ('pipe' in o || 'stream' in o)) return 2;
-  throw new TypeError(`${fn}: ${name} must be 'ignore', 'inherit', { pipe } or { stream: true }`);
+  throw new TypeError(`${fn}: ${name} must be 'ignore', 'inherit', { pipe } or { stream: true }, not ${shown(o)}`);
 }
 
 /** The system error Node throws for a failed spawn. */
@@ -136,16 +137,16 @@ export function spawn(
   opts: SpawnOpts = {},
 ): { process: Process; input: Socket | null; output: Socket | null; errorOutput: Socket | null } {
   const loop = requireLoop();
-  if (typeof path !== 'string' || path === '') throw new TypeError(`spawn: path must be a non-empty string, not ${String(path)}`);
-  if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw new TypeError('spawn: args must be an array of strings');
+  checkString('spawn: path', path);
+  if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw new TypeError(`spawn: args must be an array of strings, not ${shown(args)}`);
   const codes = [stdioCode('spawn', 'input', opts.input), stdioCode('spawn', 'output', opts.output), stdioCode('spawn', 'errorOutput', opts.errorOutput)];
   let env: string[] | undefined;
   if (opts.env !== undefined) {
-    if (opts.env === null || typeof opts.env !== 'object') throw new TypeError('spawn: env must be an object');
+    if (opts.env === null || typeof opts.env !== 'object') throw new TypeError(`spawn: env must be an object, not ${shown(opts.env)}`);
     env = [];
     for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env.push(k, String(v));
   }
-  if (opts.cwd !== undefined && typeof opts.cwd !== 'string') throw new TypeError('spawn: cwd must be a string');
+  if (opts.cwd !== undefined && typeof opts.cwd !== 'string') throw new TypeError(`spawn: cwd must be a string, not ${shown(opts.cwd)}`);
   for (const o of [opts.input, opts.output, opts.errorOutput]) {
     const data = typeof o === 'object' && o !== null && 'pipe' in o ? o.pipe.data : undefined;
     if (data !== undefined) checkData('spawn', data);
@@ -175,7 +176,7 @@ export function spawn(
 
 /** Sends `signal` (a name or number, default 'SIGTERM'); false if it had already exited. */
 export function processKill(process: Process, signal: string | number = 'SIGTERM'): boolean {
-  if (!(process instanceof Process)) throw new TypeError('processKill: expected a Process');
+  if (!(process instanceof Process)) throw new TypeError(`processKill: process must be a Process, not ${shown(process)}`);
   const n = signalNumber('processKill', signal);
   if (process.exited || !process.loop.running) return false;
   return process.loop.native.processKill(process.id, n);

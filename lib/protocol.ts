@@ -4,11 +4,12 @@
  * transports are the reference. Sockets under a transport are half-open in the engine: the
  * transport decides what the peer's EOF means (`eofReceived`'s return value).
  */
-import { ConnectionError } from './conditions';
+import { ConnectionError, ConnectionInfo } from './conditions';
 import { checkData, type Data } from './data';
 import { type Loop, requireLoop } from './loop';
-import { bindPipe, bindServer, type Callbacks, checkUnixPath, closeSocket, pipeConnect, type Socket, tcpConnect, TcpServer } from './tcp';
+import { bindPipe, bindServer, type Callbacks, checkPort, checkUnixPath, closeSocket, pipeConnect, type Socket, tcpConnect, TcpServer } from './tcp';
 import { cipherBits, nativeTls, type TlsOptions } from './tls';
+import { checkFunction, shown } from './args';
 
 /** asyncio's Protocol, camelCased. Every method is optional. */
 export interface Protocol {
@@ -267,7 +268,7 @@ function transportCallbacks(onMade: (s: Socket) => void): Callbacks {
     connectCb: onMade,
     readCb: (s, data: Buffer) => of(s)?.data(data),
     eventCb: (ev) => {
-      if (ev.socket === undefined) {
+      if (!(ev instanceof ConnectionInfo) || ev.socket === undefined) {
         // A listener's condition (a failed TLS handshake, EMFILE): asyncio logs these through
         // the loop's exception handler, here `defaultEventCb`.
         const loop = requireLoop();
@@ -296,6 +297,8 @@ export interface ConnectionOptions {
   serverHostname?: string;
   /** asyncio's name for `tls.handshakeTimeout` (seconds). */
   sslHandshakeTimeout?: number;
+  /** Cancels the connect (and TLS handshake) until `connectionMade`. */
+  signal?: AbortSignal;
 }
 
 /** The TLS options of asyncio-style options (`tls` or `ssl`, plus asyncio's separate names). */
@@ -303,7 +306,7 @@ function tlsOf(opts: ConnectionOptions | CreateServerOptions | UnixConnectionOpt
   const given = opts.tls ?? opts.ssl;
   if (given === undefined || given === false) return undefined;
   if (given !== true && (given === null || typeof given !== 'object')) {
-    throw new TypeError(`tls must be an object or a boolean, not ${String(given)}`);
+    throw new TypeError(`tls must be an object or a boolean, not ${shown(given)}`);
   }
   const tls: TlsOptions = given === true ? {} : { ...given };
   const name = (opts as ConnectionOptions).serverHostname;
@@ -314,25 +317,26 @@ function tlsOf(opts: ConnectionOptions | CreateServerOptions | UnixConnectionOpt
 
 /** Connects and resolves `[transport, protocol]` after `connectionMade` ran; rejects with the
  * connection's condition (ConnectionRefused, DnsError, ConnectionTimeout, …). */
-export function createConnection(
-  protocolFactory: () => Protocol,
+export function createConnection<P extends Protocol>(
+  protocolFactory: () => P,
   host: string,
   port: number,
   opts: ConnectionOptions = {},
-): Promise<[Transport, Protocol]> {
-  requireLoop();
-  return new Promise((resolve, reject) => {
-    if (typeof protocolFactory !== 'function') throw new TypeError('createConnection: protocolFactory must be a function');
+): Promise<[Transport, P]> {
+  const loop = requireLoop();
+  return loop.operation((resolve, reject) => {
+    checkFunction('createConnection: protocolFactory', protocolFactory);
     let settled = false;
     const cbs = transportCallbacks(() => {});
     tcpConnect(host, port, cbs.readCb, {
+      signal: opts.signal,
       tls: tlsOf(opts),
       family: opts.family,
       localAddress: opts.localAddress,
       allowHalfOpen: true,
       drainCb: cbs.drainCb,
       connectCb: (s) => {
-        let protocol: Protocol;
+        let protocol: P;
         try {
           protocol = protocolFactory();
         } catch (err) {
@@ -441,6 +445,13 @@ export class Server {
     this.#checkGone();
   }
 
+  /** `await using`: stops listening, closes every connection (flushing) and waits for them. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    this.closeClients();
+    await this.waitClosed();
+  }
+
   /** Resolves once closed and every connection is gone. */
   waitClosed(): Promise<void> {
     if (this.#closed && this.#transports.size === 0) return Promise.resolve();
@@ -480,9 +491,10 @@ export function createServer(
   opts: CreateServerOptions = {},
 ): Promise<Server> {
   const loop = requireLoop();
-  if (typeof protocolFactory !== 'function') return Promise.reject(new TypeError('createServer: protocolFactory must be a function'));
   let tls: TlsOptions | undefined;
   try {
+    checkFunction('createServer: protocolFactory', protocolFactory);
+    checkPort('createServer', port);
     tls = tlsOf(opts);
     if (tls !== undefined) nativeTls('createServer', tls);
   } catch (e) {
@@ -541,26 +553,29 @@ export interface UnixConnectionOptions {
   ssl?: TlsOptions | boolean;
   serverHostname?: string;
   sslHandshakeTimeout?: number;
+  /** Cancels the connect (and TLS handshake) until `connectionMade`. */
+  signal?: AbortSignal;
 }
 
 /** asyncio's `create_unix_connection`: resolves `[transport, protocol]` once `connectionMade`
  * ran; `getExtraInfo('peername')` is the path. */
-export function createUnixConnection(
-  protocolFactory: () => Protocol,
+export function createUnixConnection<P extends Protocol>(
+  protocolFactory: () => P,
   path: string,
   opts: UnixConnectionOptions = {},
-): Promise<[Transport, Protocol]> {
-  requireLoop();
-  return new Promise((resolve, reject) => {
-    if (typeof protocolFactory !== 'function') throw new TypeError('createUnixConnection: protocolFactory must be a function');
+): Promise<[Transport, P]> {
+  const loop = requireLoop();
+  return loop.operation((resolve, reject) => {
+    checkFunction('createUnixConnection: protocolFactory', protocolFactory);
     let settled = false;
     const cbs = transportCallbacks(() => {});
     pipeConnect(path, cbs.readCb, {
+      signal: opts.signal,
       tls: tlsOf(opts),
       allowHalfOpen: true,
       drainCb: cbs.drainCb,
       connectCb: (s) => {
-        let protocol: Protocol;
+        let protocol: P;
         try {
           protocol = protocolFactory();
         } catch (err) {

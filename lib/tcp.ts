@@ -4,19 +4,32 @@
  * what reached the kernel from `Flushed` events (asked for with each write's threshold).
  */
 import { lstatSync, statSync, unlinkSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import { EventKind, OpCode } from '../binding';
-import { AddressInUse, ConnectionEof, ConnectionError, SocketClosed } from './conditions';
+import { AddressInUse, ConnectionEof, ConnectionError, type ConnectionInfo, SocketClosed } from './conditions';
 import { byteLength, checkData, type Data, intern, seconds } from './data';
 import { type Acceptor, currentLoop, type Dispatchee, errnoName, errorRecord, type Loop, requireLoop, requireRunning } from './loop';
+import { abortReason, checkSignal, whenAborted } from './abort';
 import { SocketStream } from './stream';
 import { answerSni, nativeTls, type TlsInfo, type TlsOptions, warnUnverified, withTlsErrors } from './tls';
 import { copyOut, endpoints } from './wire';
+import { checkFunction, checkOptionalFunction, checkString, shown } from './args';
 
-/** `readCb(socket, data)`; in stream mode the second argument is the socket's stream. */
-export type ReadCb = (socket: Socket, data: any) => void;
-/** Receives conditions (§9). */
-export type EventCb = (ev: any) => void;
+/**
+ * `readCb(socket, data)` with the bytes that arrived. In stream mode (`stream: true`) it runs
+ * with the socket's `Duplex` as its second argument on every arrival instead (cl-async's rule):
+ * set up stream consumers once, in `connectCb`, through `socket.stream`.
+ */
+export type ReadCb = (socket: Socket, data: Buffer) => void;
+/** `readCb` of a stream-mode socket: its `Duplex` (see {@link ReadCb}). */
+export type StreamReadCb = (socket: Socket, stream: Duplex) => void;
+/**
+ * Receives conditions (§9): a `ConnectionInfo` (`ConnectionEof`, or a `ConnectionError`
+ * subclass), and with `catchAppErrors` what a callback threw, or an abort's reason.
+ */
+export type EventCb = (ev: ConnectionInfo | Error) => void;
 
 /** Options of `tcpConnect`. */
 export interface ConnectOpts {
@@ -36,6 +49,8 @@ export interface ConnectOpts {
   drainCb?: (s: Socket) => void;
   /** Speak TLS (API.md §8): `connectCb` runs once the handshake is done. */
   tls?: TlsOptions;
+  /** Cancels the connect (the socket is closed, `eventCb` gets the reason) until connected. */
+  signal?: AbortSignal;
 }
 
 /** Options of `tcpServer` (the 4th argument, or an event callback alone). */
@@ -78,6 +93,8 @@ interface SocketExt {
   high: number;
   low: number;
   stream: SocketStream<Socket> | null;
+  /** Stops listening to the connect's AbortSignal (once connected). */
+  stopAbort?: () => void;
 }
 
 // Socket state bits.
@@ -95,7 +112,7 @@ const COUNTED = 256; // counted in incoming/outgoing connections
  * A TCP connection. Valid from creation until its loop ends; `closed` turns true at close,
  * at its terminal event, or when the loop ends.
  */
-export class Socket implements Dispatchee {
+export class Socket {
   #loop: Loop;
   #id: number;
   #cbs: Callbacks;
@@ -129,7 +146,26 @@ export class Socket implements Dispatchee {
     this.#id = id;
     this.#cbs = cbs;
     this.#state = flags;
-    loop.track(id, this);
+    // Id 0: a socket that never existed (its connect was aborted at the call).
+    if (id === 0) this.#state |= CLOSED | RELEASED;
+    else loop.track(id, this);
+  }
+
+  /** @internal The connect's AbortSignal: aborting before `Connected` closes the socket and
+   * hands the reason to `eventCb`. */
+  watchAbort(signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    this.#x().stopAbort = whenAborted(signal, (reason) => {
+      if (this.#state & (CLOSED | CONNECTED)) return;
+      this.close(true);
+      const loop = this.#loop;
+      if (loop.running) loop.callEventCb(this.#cbs.eventCb ?? loop.defaultEventCb, reason);
+    });
+  }
+
+  /** @internal `Symbol.dispose`: closes the socket (flushing); nothing if it is closed. */
+  [Symbol.dispose](): void {
+    if (!this.closed && this.#loop.running) this.close(false);
   }
 
   #x(): SocketExt {
@@ -175,7 +211,7 @@ export class Socket implements Dispatchee {
   /** Sets the write buffer watermarks (bytes): `writeSocketData` returns false above `high`,
    * `drainCb` runs once the buffer falls to `low`. */
   setWriteBufferLimits(high: number = DEFAULT_HIGH, low?: number): void {
-    if (!(high >= 0)) throw new TypeError('setWriteBufferLimits: high must be a non-negative number');
+    if (!(high >= 0)) throw new TypeError(`setWriteBufferLimits: high must be a non-negative number, not ${shown(high)}`);
     const lo = low ?? Math.floor(high / 4);
     if (!(lo >= 0 && lo <= high)) throw new TypeError('setWriteBufferLimits: need 0 <= low <= high');
     const x = this.#x();
@@ -190,7 +226,11 @@ export class Socket implements Dispatchee {
   }
 
   /** The socket as a Node `Duplex` (stream mode). Created on first access. */
-  get stream(): SocketStream<Socket> {
+  get stream(): Duplex {
+    return this.#duplex();
+  }
+
+  #duplex(): SocketStream<Socket> {
     const x = this.#x();
     if (x.stream === null) {
       x.stream = new SocketStream(this, (this.#state & HALF_OPEN) !== 0);
@@ -352,7 +392,7 @@ export class Socket implements Dispatchee {
         this.bytesRead += len;
         const cbs = this.#cbs;
         if (cbs.stream) {
-          this.stream.deliver(data);
+          this.#duplex().deliver(data);
           if (cbs.readCb) loop.callApp(cbs.eventCb, cbs.readCb, this, this.#stream);
         } else if (cbs.readCb) {
           loop.callApp(cbs.eventCb, cbs.readCb, this, data);
@@ -364,6 +404,7 @@ export class Socket implements Dispatchee {
         return;
       case EventKind.Connected: {
         if (this.#state & CLOSED) return;
+        this.#ext?.stopAbort?.();
         this.opened(r, i, arena);
         const cb = this.#cbs.connectCb;
         if (cb) loop.callApp(this.#cbs.eventCb, cb, this);
@@ -462,7 +503,7 @@ export class Socket implements Dispatchee {
 }
 
 /** A listening TCP server. `port`/`address` are valid when `tcpServer` returns. */
-export class TcpServer implements Dispatchee, Acceptor {
+export class TcpServer {
   #loop: Loop | null;
   #id: number;
   /** @internal The callbacks given to accepted sockets. */
@@ -503,6 +544,11 @@ export class TcpServer implements Dispatchee, Acceptor {
   serve(): void {
     this.#loop?.flush();
     if (!this.#closed) this.#loop!.native.tcpServe(this.#id);
+  }
+
+  /** `await using`: stops accepting (accepted sockets stay open). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   /** Stops accepting; accepted sockets stay open. Idempotent. */
@@ -557,9 +603,9 @@ export class TcpServer implements Dispatchee, Acceptor {
 }
 
 /** The callback record of a socket or server from the user's options. */
-function callbacksOf(readCb: ReadCb | null | undefined, opts: ConnectOpts | ServerOpts): Callbacks {
+function callbacksOf(readCb: ReadCb | StreamReadCb | null | undefined, opts: ConnectOpts | ServerOpts): Callbacks {
   return {
-    readCb: readCb ?? undefined,
+    readCb: (readCb ?? undefined) as ReadCb | undefined,
     eventCb: opts.eventCb,
     connectCb: opts.connectCb,
     drainCb: opts.drainCb,
@@ -568,15 +614,24 @@ function callbacksOf(readCb: ReadCb | null | undefined, opts: ConnectOpts | Serv
   };
 }
 
-export function resolveBind(bindAddress: string | null | undefined): string {
+/**
+ * The address to bind for `bindAddress`: null or '' is every IPv4 address, 'localhost'
+ * 127.0.0.1; anything else must be an IP literal (a server binds addresses, not names: a name
+ * would need a lookup whose failure could only come later), else TypeError naming `fn`.
+ */
+export function resolveBind(bindAddress: unknown, fn = 'tcpServer'): string {
   if (bindAddress === null || bindAddress === undefined || bindAddress === '') return '0.0.0.0';
   if (bindAddress === 'localhost') return '127.0.0.1';
-  return bindAddress;
+  const bare = typeof bindAddress === 'string' ? bindAddress.replace(/^\[(.*)\]$/, '$1') : '';
+  if (isIP(bare) === 0) {
+    throw new TypeError(`${fn}: bindAddress must be an IP address, 'localhost' or null, not ${shown(bindAddress)}`);
+  }
+  return bare;
 }
 
 export function checkPort(fn: string, port: unknown): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`${fn}: port must be an integer from 0 to 65535, not ${String(port)}`);
+    throw new RangeError(`${fn}: port must be an integer from 0 to 65535, not ${shown(port)}`);
   }
   return port;
 }
@@ -586,11 +641,15 @@ export function checkPort(fn: string, port: unknown): number {
  * `connectCb` runs once connected; failures reach `eventCb` (ConnectionRefused,
  * ConnectionTimeout, DnsError, ConnectionError).
  */
-export function tcpConnect(host: string, port: number, readCb: ReadCb | null | undefined, opts: ConnectOpts = {}): Socket {
+export function tcpConnect(host: string, port: number, readCb: StreamReadCb | null | undefined, opts: ConnectOpts & { stream: true }): Socket;
+export function tcpConnect(host: string, port: number, readCb?: ReadCb | null, opts?: ConnectOpts): Socket;
+export function tcpConnect(host: string, port: number, readCb: ReadCb | StreamReadCb | null | undefined, opts: ConnectOpts = {}): Socket {
   const loop = requireLoop();
-  if (typeof host !== 'string' || host === '') throw new TypeError('tcpConnect: host must be a non-empty string');
+  checkString('tcpConnect: host', host);
   checkPort('tcpConnect', port);
   if (opts.data !== undefined) checkData('tcpConnect', opts.data);
+  const signal = checkSignal('tcpConnect', opts.signal);
+  if (signal?.aborted) return abortedAtCall(loop, callbacksOf(readCb, opts), signal);
   const tls = opts.tls === undefined ? undefined : nativeTls('tcpConnect', opts.tls);
   const connectOpts = {
     noDelay: opts.noDelay ?? true,
@@ -607,7 +666,21 @@ export function tcpConnect(host: string, port: number, readCb: ReadCb | null | u
   warnUnverified(loop, opts.tls);
   const cbs = callbacksOf(readCb, opts);
   const socket = new Socket(loop, id, cbs, OWN_CBS | (opts.allowHalfOpen ? HALF_OPEN : 0));
+  socket.watchAbort(signal);
   if (opts.data !== undefined) socket.write(opts.data, opts.writeCb);
+  return socket;
+}
+
+/** A connect whose signal had fired at the call: no work, a closed socket, and the reason for
+ * `eventCb` (never synchronously). */
+function abortedAtCall(loop: Loop, cbs: Callbacks, signal: AbortSignal): Socket {
+  const socket = new Socket(loop, 0, cbs, OWN_CBS);
+  const reason = abortReason(signal);
+  loop.hold();
+  queueMicrotask(() => {
+    if (loop.running) loop.callEventCb(cbs.eventCb ?? loop.defaultEventCb, reason);
+    loop.release();
+  });
   return socket;
 }
 
@@ -644,14 +717,26 @@ export function tcpSend(
 export function tcpServer(
   bindAddress: string | null | undefined,
   port: number,
-  readCb: ReadCb | null | undefined,
+  readCb: StreamReadCb | null | undefined,
+  opts: ServerOpts & { stream: true },
+): TcpServer;
+export function tcpServer(
+  bindAddress: string | null | undefined,
+  port: number,
+  readCb?: ReadCb | null,
+  eventCbOrOpts?: EventCb | ServerOpts,
+): TcpServer;
+export function tcpServer(
+  bindAddress: string | null | undefined,
+  port: number,
+  readCb: ReadCb | StreamReadCb | null | undefined,
   eventCbOrOpts?: EventCb | ServerOpts,
 ): TcpServer {
   const loop = requireLoop();
   checkPort('tcpServer', port);
   const opts: ServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
   const cbs = callbacksOf(readCb, opts);
-  const host = resolveBind(bindAddress);
+  const host = resolveBind(bindAddress, 'tcpServer');
   const res = bindServer(loop, host, port, cbs, opts, {});
   if (res instanceof TcpServer) return res;
   loop.hold();
@@ -773,13 +858,15 @@ export function closeSocket(socket: Socket, opts: { force?: boolean } = {}): voi
 }
 
 function checkSocket(fn: string, s: unknown): asserts s is Socket {
-  if (!(s instanceof Socket)) throw new TypeError(`${fn}: expected a Socket`);
+  if (!(s instanceof Socket)) throw new TypeError(`${fn}: socket must be a Socket, not ${shown(s)}`);
 }
 
 /** Options of `startTls`. */
 export interface StartTlsOpts {
   /** Play the server's side of the handshake (default: the client's). */
   server?: boolean;
+  /** Aborting before the handshake is done closes the socket and fails with the reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -805,21 +892,17 @@ export function startTls(
 ): Promise<void> | void {
   if (doneCb === undefined) {
     // The Promise form never throws but for a missing loop: everything else rejects.
-    if (!(socket instanceof Socket)) requireLoop();
-    else if (!socket.loop.running && currentLoop() === null) requireRunning(socket.loop);
-    return new Promise<void>((resolve, reject) => {
-      try {
-        beginStartTls(socket, tls, opts, () => resolve(), (err) => {
-          reject(err);
-          return true;
-        });
-      } catch (err) {
+    const loop = socket instanceof Socket ? socket.loop : requireLoop();
+    if (!loop.running && currentLoop() === null) requireRunning(loop);
+    return loop.operation<void>((resolve, reject) => {
+      beginStartTls(socket, tls, opts, () => resolve(), (err) => {
         reject(err);
-      }
+        return true;
+      });
     });
   }
-  if (typeof doneCb !== 'function') throw new TypeError('startTls: doneCb must be a function');
-  if (eventCb !== undefined && typeof eventCb !== 'function') throw new TypeError('startTls: eventCb must be a function');
+  checkFunction('startTls: doneCb', doneCb);
+  checkOptionalFunction('startTls: eventCb', eventCb);
   beginStartTls(socket, tls, opts, doneCb, (err) => {
     if (eventCb === undefined) return false;
     socket.loop.callEventCb(eventCb, err);
@@ -840,15 +923,37 @@ function beginStartTls(
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) throw new TypeError('startTls: opts must be an object');
   const server = opts?.server ?? false;
   const native = nativeTls('startTls', tls);
+  const signal = checkSignal('startTls', opts?.signal);
   const loop = socket.loop;
+  if (signal?.aborted) {
+    const reason = abortReason(signal);
+    queueMicrotask(() => {
+      if (loop.running && !failed(reason)) loop.callEventCb(loop.defaultEventCb, reason);
+    });
+    return;
+  }
   // Writes made before this call go out first, in plain text.
   loop.flush();
   withTlsErrors('startTls', () => loop.native.startTls(socket.id, native, server));
   if (!server) warnUnverified(loop, tls);
   loop.fnRegistry++;
+  const stopAbort = whenAborted(signal, (reason) => {
+    const starting = socket.startingTls;
+    if (starting === null) return;
+    socket.startingTls = null;
+    loop.fnRegistry--;
+    socket.close(true);
+    if (!starting.failed(reason)) loop.callEventCb(loop.defaultEventCb, reason);
+  });
   socket.startingTls = {
-    done: (s) => loop.callApp(undefined, done, s),
-    failed,
+    done: (s) => {
+      stopAbort();
+      loop.callApp(undefined, done, s);
+    },
+    failed: (err) => {
+      stopAbort();
+      return failed(err);
+    },
   };
 }
 
@@ -878,7 +983,7 @@ const MAX_PIPE_PATH = 107;
 /** @internal Checks a Unix socket path; its bytes. */
 export function checkUnixPath(fn: string, path: unknown): Buffer {
   if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`${fn}: path must be a non-empty string, not ${describeValue(path)}`);
+    throw new TypeError(`${fn}: path must be a non-empty string, not ${shown(path)}`);
   }
   const bytes = Buffer.from(path);
   if (bytes.length > MAX_PIPE_PATH) {
@@ -887,9 +992,6 @@ export function checkUnixPath(fn: string, path: unknown): Buffer {
   return bytes;
 }
 
-function describeValue(v: unknown): string {
-  return typeof v === 'string' ? `'${v}' (a string)` : `${String(v)} (${v === null ? 'null' : typeof v})`;
-}
 
 /** Options of `pipeConnect`: those of `tcpConnect` that mean something on a Unix socket. */
 export type PipeConnectOpts = Omit<ConnectOpts, 'family' | 'localAddress' | 'noDelay' | 'keepAlive'>;
@@ -899,10 +1001,14 @@ export type PipeConnectOpts = Omit<ConnectOpts, 'family' | 'localAddress' | 'noD
  * callbacks, timeouts, watermarks, half-close, streams and TLS. A missing path fails with
  * `ConnectionError` `'ENOENT'`, a socket file without a listener with `ConnectionRefused`.
  */
-export function pipeConnect(path: string, readCb: ReadCb | null | undefined, opts: PipeConnectOpts = {}): Socket {
+export function pipeConnect(path: string, readCb: StreamReadCb | null | undefined, opts: PipeConnectOpts & { stream: true }): Socket;
+export function pipeConnect(path: string, readCb?: ReadCb | null, opts?: PipeConnectOpts): Socket;
+export function pipeConnect(path: string, readCb: ReadCb | StreamReadCb | null | undefined, opts: PipeConnectOpts = {}): Socket {
   const loop = requireLoop();
   const bytes = checkUnixPath('pipeConnect', path);
   if (opts.data !== undefined) checkData('pipeConnect', opts.data);
+  const signal = checkSignal('pipeConnect', opts.signal);
+  if (signal?.aborted) return abortedAtCall(loop, callbacksOf(readCb, opts), signal);
   const tls = opts.tls === undefined ? undefined : nativeTls('pipeConnect', opts.tls);
   const connectOpts = {
     noDelay: false,
@@ -915,6 +1021,7 @@ export function pipeConnect(path: string, readCb: ReadCb | null | undefined, opt
   const id = withTlsErrors('pipeConnect', () => loop.native.pipeConnect(bytes, connectOpts, tls));
   warnUnverified(loop, opts.tls);
   const socket = new Socket(loop, id, callbacksOf(readCb, opts), OWN_CBS | (opts.allowHalfOpen ? HALF_OPEN : 0));
+  socket.watchAbort(signal);
   if (opts.data !== undefined) socket.write(opts.data, opts.writeCb);
   return socket;
 }
@@ -983,12 +1090,14 @@ export class PipeServer extends TcpServer {
  * `AddressInUse` (delivered asynchronously to `eventCb`, as every bind failure) and is left
  * alone; the socket file is removed by `server.close()` and when the loop exits.
  */
-export function pipeServer(path: string, readCb: ReadCb | null | undefined, eventCbOrOpts?: EventCb | PipeServerOpts): PipeServer {
+export function pipeServer(path: string, readCb: StreamReadCb | null | undefined, opts: PipeServerOpts & { stream: true }): PipeServer;
+export function pipeServer(path: string, readCb?: ReadCb | null, eventCbOrOpts?: EventCb | PipeServerOpts): PipeServer;
+export function pipeServer(path: string, readCb: ReadCb | StreamReadCb | null | undefined, eventCbOrOpts?: EventCb | PipeServerOpts): PipeServer {
   const loop = requireLoop();
   const bytes = checkUnixPath('pipeServer', path);
   const opts: PipeServerOpts = typeof eventCbOrOpts === 'function' ? { eventCb: eventCbOrOpts } : (eventCbOrOpts ?? {});
   if (opts.mode !== undefined && (!Number.isInteger(opts.mode) || opts.mode < 0 || opts.mode > 0o7777)) {
-    throw new RangeError(`pipeServer: mode must be permission bits from 0 to 0o7777, not ${describeValue(opts.mode)}`);
+    throw new RangeError(`pipeServer: mode must be permission bits from 0 to 0o7777, not ${shown(opts.mode)}`);
   }
   const cbs = callbacksOf(readCb, opts);
   const res = bindPipe(loop, path, bytes, cbs, opts, {});

@@ -5,6 +5,7 @@
  */
 import { EventKind, OpCode } from '../binding';
 import { type Dispatchee, type Loop, requireLoop } from './loop';
+import { shown } from './args';
 
 /** Options of `delay`. */
 export interface DelayOptions {
@@ -27,7 +28,7 @@ const UNREF = 2;
 const FREED = 4;
 
 /** A pending delay or interval. Valid until it fires (one-shot), is freed, or its loop ends. */
-export class Timer implements Dispatchee {
+export class Timer {
   #loop: Loop | null;
   #id: number;
   #cb: (() => void) | null;
@@ -51,6 +52,11 @@ export class Timer implements Dispatchee {
   /** True once freed, fired (one-shot) or closed with its loop. */
   get freed(): boolean {
     return (this.#flags & FREED) !== 0;
+  }
+
+  /** `using`: frees the timer. */
+  [Symbol.dispose](): void {
+    this.free();
   }
 
   /** Cancels the timer. Idempotent; does nothing once its loop has ended. */
@@ -109,13 +115,13 @@ export class Timer implements Dispatchee {
 }
 
 function checkCb(name: string, cb: unknown): asserts cb is () => void {
-  if (typeof cb !== 'function') throw new TypeError(`${name}: cb must be a function`);
+  if (typeof cb !== 'function') throw new TypeError(`${name}: cb must be a function, not ${shown(cb)}`);
 }
 
 function checkTime(name: string, t: unknown): number {
   if (t === undefined || t === null) return 0;
   if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
-    throw new TypeError(`${name}: time must be a non-negative number of seconds, not ${String(t)}`);
+    throw new TypeError(`${name}: time must be a non-negative number of seconds, not ${shown(t)}`);
   }
   return t;
 }
@@ -131,7 +137,7 @@ export function delay(cb: () => void, opts: DelayOptions = {}): Timer {
 export function interval(cb: () => void, opts: IntervalOptions): Timer {
   checkCb('interval', cb);
   const t = checkTime('interval', opts?.time);
-  if (!(t > 0)) throw new TypeError('interval: time must be a positive number of seconds');
+  if (!(t > 0)) throw new TypeError(`interval: time must be a positive number of seconds, not ${shown(t)}`);
   const loop = requireLoop();
   return new Timer(loop, cb, t, true, opts.eventCb);
 }

@@ -9,6 +9,7 @@ import { TlsErrorCode } from '../binding';
 import { TlsError } from './conditions';
 import { intern } from './data';
 import type { Loop } from './loop';
+import { shown } from './args';
 
 /** A PEM item: text or bytes. */
 export type Pem = string | Buffer;
@@ -114,12 +115,7 @@ export interface NativeTlsOpts {
   handshakeTimeout?: number;
 }
 
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `'${v}' (a string)`;
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return `${String(v)} (${typeof v})`;
-}
+const describe = shown;
 
 function pem(fn: string, name: string, v: unknown): Buffer {
   if (typeof v === 'string') return Buffer.from(v);

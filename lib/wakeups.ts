@@ -14,6 +14,7 @@ import { errorRecord, type Dispatchee, type Loop, requireLoop } from './loop';
 import { native } from './native';
 import { signalNumber } from './process';
 import type { EventCb } from './tcp';
+import { checkFunction, checkString, shown } from './args';
 
 // ----- signals -----
 
@@ -45,7 +46,7 @@ export function signalHandler(signo: number | string, signalCb: (signo: number) 
   const n = signalNumber('signalHandler', signo);
   const name = signalName(n);
   if (name === 'SIGKILL' || name === 'SIGSTOP') throw new TypeError(`signalHandler: ${name} cannot be caught`);
-  if (typeof signalCb !== 'function') throw new TypeError('signalHandler: signalCb must be a function');
+  checkFunction('signalHandler: signalCb', signalCb);
   let table = handlersOf.get(loop);
   if (table === undefined) {
     table = new Map();
@@ -131,6 +132,11 @@ export class Idler {
     return this.#freed;
   }
 
+  /** `using`: frees it. */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+
   /** Stops it (idempotent). */
   free(): void {
     if (this.#freed) return;
@@ -146,7 +152,7 @@ export class Idler {
 /** `cb()` once per turn of the loop, busy or not; the loop does not block while it is active. */
 export function idle(cb: () => void, opts: { eventCb?: EventCb } = {}): Idler {
   const loop = requireLoop();
-  if (typeof cb !== 'function') throw new TypeError('idle: cb must be a function');
+  checkFunction('idle: cb', cb);
   return new Idler(loop, cb, opts.eventCb);
 }
 
@@ -168,7 +174,7 @@ const TRIGGERED = 1;
 const FREED = 2;
 
 /** A wake-up another thread can trigger (cl-async's `make-notifier`). */
-export class Notifier implements Dispatchee {
+export class Notifier {
   /** Pass this to a worker (`postMessage`) for `triggerNotifier`. */
   readonly token: NotifierToken;
   readonly #loop: Loop;
@@ -214,6 +220,11 @@ export class Notifier implements Dispatchee {
     if (this.#singleShot) this.free();
   }
 
+  /** `using`: frees it. */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+
   /** Stops it; later triggers return false (idempotent). */
   free(): void {
     if (Atomics.exchange(this.#state, 0, FREED) === FREED) return;
@@ -252,7 +263,7 @@ export class Notifier implements Dispatchee {
 /** Makes a notifier: `cb()` runs once for every burst of triggers (they coalesce). */
 export function makeNotifier(cb: () => void, opts: { eventCb?: EventCb; singleShot?: boolean } = {}): Notifier {
   const loop = requireLoop();
-  if (typeof cb !== 'function') throw new TypeError('makeNotifier: cb must be a function');
+  checkFunction('makeNotifier: cb', cb);
   return new Notifier(loop, cb, opts.eventCb, opts.singleShot ?? true);
 }
 
@@ -281,7 +292,7 @@ const READABLE = 1;
 const WRITABLE = 2;
 
 /** Watches a descriptor the application owns (cl-async's `poll`), level-triggered. */
-export class Poller implements Dispatchee {
+export class Poller {
   readonly #loop: Loop;
   readonly #id: number;
   readonly #cb: (events: Array<'readable' | 'writable'>) => void;
@@ -323,6 +334,11 @@ export class Poller implements Dispatchee {
     }
   }
 
+  /** `using`: frees it. */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+
   /** Stops polling (idempotent); do this before closing the descriptor. */
   free(): void {
     if (this.#freed) return;
@@ -352,15 +368,15 @@ export function poll(
   opts: { eventCb?: EventCb; pollFor?: Array<'readable' | 'writable'> } = {},
 ): Poller {
   const loop = requireLoop();
-  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`poll: fd must be a non-negative integer, not ${String(fd)}`);
-  if (typeof pollCb !== 'function') throw new TypeError('poll: pollCb must be a function');
+  if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`poll: fd must be a non-negative integer, not ${shown(fd)}`);
+  checkFunction('poll: pollCb', pollCb);
   const pollFor = opts.pollFor ?? ['readable', 'writable'];
   if (!Array.isArray(pollFor) || pollFor.length === 0) throw new TypeError("poll: pollFor must list 'readable' and/or 'writable'");
   let want = 0;
   for (const p of pollFor) {
     if (p === 'readable') want |= READABLE;
     else if (p === 'writable') want |= WRITABLE;
-    else throw new TypeError(`poll: unknown pollFor entry ${String(p)}`);
+    else throw new TypeError(`poll: pollFor entries must be 'readable' or 'writable', not ${shown(p)}`);
   }
   return new Poller(loop, fd, want, pollCb, opts.eventCb);
 }
@@ -391,6 +407,11 @@ export class FsMonitor {
     return this.#watcher === null;
   }
 
+  /** `using`: closes it. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** Stops watching (idempotent). */
   close(): void {
     if (this.#watcher === null) return;
@@ -412,8 +433,8 @@ export function fsWatch(
   opts: { eventCb?: EventCb; recursive?: boolean } = {},
 ): FsMonitor {
   const loop = requireLoop();
-  if (typeof path !== 'string' || path === '') throw new TypeError('fsWatch: path must be a non-empty string');
-  if (typeof cb !== 'function') throw new TypeError('fsWatch: cb must be a function');
+  checkString('fsWatch: path', path);
+  checkFunction('fsWatch: cb', cb);
   let monitor: FsMonitor | null = null;
   const watcher = watch(path, { recursive: opts.recursive ?? false, persistent: false }, (event, filename) => {
     if (monitor === null || monitor.closed || !loop.running) return;

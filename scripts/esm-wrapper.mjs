@@ -14,3 +14,7 @@ const lines = [
   '',
 ];
 writeFileSync(new URL('../dist/index.mjs', import.meta.url), lines.join('\n'));
+
+// dist/lib/*.d.ts import '../binding' (the napi-generated types, shipped at the package root):
+// a dist/binding.d.ts that re-exports them makes that import resolve for users too.
+writeFileSync(new URL('../dist/binding.d.ts', import.meta.url), "export * from '../binding';\n");

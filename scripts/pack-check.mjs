@@ -1,7 +1,8 @@
 // npm run pack:check — does what we would publish actually work once installed?
 // Builds the linux-x64-gnu binary (incrementally), packs the main package and the platform
 // package with `npm pack`, installs both tarballs into a temporary project *offline*, and runs
-// a smoke test there through both require() and import: an event loop, a timer, a TCP echo.
+// a smoke test there through both require() and import: an event loop, a timer, a TCP echo; then
+// compiles a strict TypeScript consumer against the shipped typings (skipLibCheck off).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,13 @@ try {
   const esm = run(process.execPath, ['smoke.mjs'], { cwd: app });
   process.stdout.write(cjs + esm);
   if (!cjs.includes('smoke ok') || !esm.includes('smoke ok')) throw new Error('smoke test failed');
+  // The shipped typings: a strict consumer compiles against them with skipLibCheck off.
+  run(process.execPath, [
+    path.join(root, 'node_modules/typescript/bin/tsc'),
+    '--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'ES2022', '--lib', 'ES2022,esnext.disposable,dom',
+    '--module', 'commonjs', '--moduleResolution', 'node', '--typeRoots', path.join(root, 'node_modules/@types'), '--types', 'node',
+    'consumer.ts',
+  ], { cwd: app });
   console.log(`pack:check: ${mainTgz} + ${platTgz} installed offline (evasync ${installed.version}) and passed the smoke test`);
   writeFileSync(path.join(work, 'ok'), '');
 } finally {

@@ -216,6 +216,21 @@ impl NativeLoop {
         self.parked.borrow_mut().remove(&id)
     }
 
+    /// Stops accepting on server `id` before returning, whichever the driver: the main driver
+    /// applies the command at once; the thread driver's reactor is waited for (briefly: it only
+    /// closes a socket) so that a connect made after `close()` returns is refused.
+    pub(crate) fn close_server_now(&self, id: u32) {
+        match &self.driver {
+            Driver::Thread(_) => {
+                let told = self.handle.close_server_notified(id);
+                // A stopped reactor drops the sender: the wait ends at once then.
+                let _ = told.recv_timeout(std::time::Duration::from_secs(1));
+            }
+            #[cfg(unix)]
+            Driver::Main(_) => self.command(|h| h.close_server(id)),
+        }
+    }
+
     /// Runs `f` with the handle: queued for the reactor thread, or (main driver) applied at once.
     pub(crate) fn command<R>(&self, f: impl FnOnce(&Handle) -> R) -> R {
         let r = f(&self.handle);

@@ -28,6 +28,8 @@ pub struct HttpRequestOptions {
     pub max_connections: u32,
     /// Connect to this Unix socket (bytes) instead of host:port.
     pub socket_path: Option<Buffer>,
+    /// Report the head at once and the body in pieces.
+    pub stream_body: Option<bool>,
 }
 
 /// The HTTP part of `httpListen`'s options. Absent ones take the engine's defaults
@@ -112,6 +114,19 @@ impl NativeLoop {
             .map_err(|e| invalid(e.to_string()))?;
         request.tls = tls;
         request.socket_path = r.socket_path.as_ref().map(|p| p.as_ref().to_vec());
+        request.stream_body = r.stream_body.unwrap_or(false);
         Ok(self.command(|h| h.http_client(request)))
+    }
+
+    /// Stops (or resumes) reading the streamed response of request `id` (backpressure).
+    #[napi(catch_unwind)]
+    pub fn http_client_pause(&self, id: u32, paused: bool) {
+        self.command(|h| h.http_client_pause(id, paused));
+    }
+
+    /// Gives up on request `id` (aborted, or its streamed body dropped).
+    #[napi(catch_unwind)]
+    pub fn http_client_cancel(&self, id: u32) {
+        self.command(|h| h.http_client_cancel(id));
     }
 }

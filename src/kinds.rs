@@ -36,6 +36,8 @@ pub enum EventKind {
     Notified = 24,
     Polled = 25,
     Signal = 26,
+    HttpResponseHead = 27,
+    HttpResponseBody = 28,
 }
 
 /// TLS error codes as error records carry them (word 6); names in `lib/errors.ts`.
@@ -143,6 +145,8 @@ same! {
     EventKind::TlsEstablished => events::TLS_ESTABLISHED, EventKind::TlsSni => events::TLS_SNI,
     EventKind::ProcessExited => events::PROCESS_EXITED, EventKind::Notified => events::NOTIFIED,
     EventKind::Polled => events::POLLED, EventKind::Signal => events::SIGNAL,
+    EventKind::HttpResponseHead => events::HTTP_RESPONSE_HEAD,
+    EventKind::HttpResponseBody => events::HTTP_RESPONSE_BODY,
     TlsErrorCode::Proto => Tls::Proto, TlsErrorCode::CertHasExpired => Tls::CertHasExpired,
     TlsErrorCode::CertNotYetValid => Tls::CertNotYetValid,
     TlsErrorCode::DepthZeroSelfSignedCert => Tls::DepthZeroSelfSignedCert,

@@ -198,7 +198,7 @@ impl NativeLoop {
     #[napi(catch_unwind)]
     pub fn tcp_close_server(&self, id: u32) {
         drop(self.unpark_listener(id));
-        self.command(|h| h.close_server(id));
+        self.close_server_now(id);
     }
 
     /// Starts connecting to `host:port`; returns the socket id. A bad `localAddress` is an error

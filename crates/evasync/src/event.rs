@@ -124,6 +124,26 @@ pub enum Event<'a> {
         /// The decoded body.
         body: &'a [u8],
     },
+    /// The head of a streamed client response ([`crate::http::client::ClientRequest::stream_body`]).
+    HttpResponseHead {
+        /// The request.
+        id: Id,
+        /// The status.
+        status: u16,
+        /// The response head as received.
+        head_bytes: &'a [u8],
+        /// Header fields, as spans of `head_bytes`.
+        headers: &'a [evasync_http1::HeaderSpan],
+    },
+    /// A piece of a streamed client response's body.
+    HttpResponseBody {
+        /// The request.
+        id: Id,
+        /// The bytes (empty for the end).
+        data: &'a [u8],
+        /// The body is complete.
+        finished: bool,
+    },
     /// A client request failed (refused, timeout, DNS, malformed response, …).
     HttpClientFailed {
         /// The request.
@@ -131,7 +151,7 @@ pub enum Event<'a> {
         /// Why.
         error: Error,
     },
-    /// A lookup asked for with [`crate::Command::DnsQuery`] finished.
+    /// A lookup asked for with [`crate::Handle::dns_lookup`] finished.
     DnsResolved {
         /// The query.
         id: Id,
@@ -184,7 +204,7 @@ pub enum Event<'a> {
         /// The signal.
         signo: i32,
     },
-    /// A synthetic event asked for with [`crate::Command::EmitTicks`], for measuring delivery.
+    /// A synthetic event asked for by a binding (the `EMIT_TICKS` operation of [`crate::wire::ops`]), for measuring delivery.
     Tick {
         /// The sequence number within its request.
         seq: u32,

@@ -35,6 +35,7 @@
 //! }).unwrap();
 //! ```
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 // Lets files shared with the integration tests name this crate `evasync` in unit tests too.
 #[cfg(test)]

@@ -160,6 +160,7 @@ fn the_client_talks_to_the_server_over_a_pooled_connection() {
         max_connections: 4,
         tls: None,
         socket_path: None,
+        stream_body: false,
     };
     for path in ["/one", "/two"] {
         let id = r.handle.http_client(request(path));

@@ -14,6 +14,7 @@
 //! a response, [`encode_request_head`] request heads.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 mod chunked;
 mod client;

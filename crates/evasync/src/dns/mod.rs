@@ -1,13 +1,14 @@
 //! Name resolution with hickory-resolver. The resolver runs on a tokio current-thread runtime in
 //! one small thread of its own, started on the first query; answers come back to the reactor on
 //! a channel of their own, so the reactor stays the single owner of state and never blocks on a
-//! lookup. [`DnsState`] is the reactor's side: queries in flight and who asked, a cache of
+//! lookup. `DnsState` is the reactor's side: queries in flight and who asked, a cache of
 //! address answers (a hit never leaves the reactor thread), the configured servers.
 //!
 //! The system configuration (`/etc/resolv.conf`, `/etc/hosts`) is the default; a loop may replace
 //! the name servers ([`DnsConfig`]). hickory caches positive and negative answers by TTL.
 
 mod cache;
+#[cfg(feature = "dns")]
 mod resolver;
 
 use std::net::{IpAddr, SocketAddr};
@@ -17,8 +18,30 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind};
 use crate::id::{Id, IdMap};
 use cache::DnsCache;
-pub(crate) use resolver::{Answer, Failure};
-use resolver::{DnsThread, Request};
+#[cfg(not(feature = "dns"))]
+#[path = "no_resolver.rs"]
+mod resolver;
+
+use resolver::DnsThread;
+
+/// A request to the resolver thread.
+#[cfg_attr(not(feature = "dns"), allow(dead_code))]
+pub(crate) enum Request {
+    Query { id: Id, query: DnsQuery },
+    Configure(Option<DnsConfig>),
+    ClearCache,
+}
+
+/// The failure of one query: the code and a message naming the host.
+pub(crate) type Failure = (DnsErrorCode, String);
+
+/// One finished query.
+pub(crate) struct Answer {
+    pub id: Id,
+    pub result: Result<DnsAnswer, Failure>,
+    /// Until when an address answer may be reused (its records' TTL).
+    pub valid_until: Option<Instant>,
+}
 
 /// What to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]

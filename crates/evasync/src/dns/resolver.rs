@@ -18,26 +18,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 use tokio::sync::mpsc;
 
-use crate::dns::{DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery};
-use crate::id::Id;
-
-/// A request to the resolver thread.
-pub(crate) enum Request {
-    Query { id: Id, query: DnsQuery },
-    Configure(Option<DnsConfig>),
-    ClearCache,
-}
-
-/// The failure of one query: the code and a message naming the host.
-pub(crate) type Failure = (DnsErrorCode, String);
-
-/// One finished query.
-pub(crate) struct Answer {
-    pub id: Id,
-    pub result: Result<DnsAnswer, Failure>,
-    /// Until when an address answer may be reused (its records' TTL).
-    pub valid_until: Option<Instant>,
-}
+use crate::dns::{Answer, DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery, Failure, Request};
 
 /// Where answers go: a channel to the reactor and its waker.
 #[derive(Clone)]

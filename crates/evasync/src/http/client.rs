@@ -44,6 +44,10 @@ pub struct ClientRequest {
     /// Connect to this Unix socket instead of `host:port` (which still name the origin, for
     /// `Host`); connections are pooled per socket path.
     pub socket_path: Option<Vec<u8>>,
+    /// Report the head as soon as it is in ([`crate::Event::HttpResponseHead`]) and the body
+    /// in pieces ([`crate::Event::HttpResponseBody`]) instead of one whole response; the
+    /// timeout then covers the exchange up to the head.
+    pub stream_body: bool,
 }
 
 /// What a request is made of, before encoding.
@@ -98,6 +102,7 @@ impl ClientRequest {
             max_connections: spec.max_connections,
             tls: None,
             socket_path: None,
+            stream_body: false,
         })
     }
 
@@ -138,6 +143,8 @@ pub(crate) struct Pending {
     pub conn: Option<Id>,
     /// It was retried once already (a stale pooled connection).
     pub retried: bool,
+    /// Streamed: its head was reported (the timeout no longer applies).
+    pub head_reported: bool,
 }
 
 /// The connections of one origin.
@@ -181,6 +188,7 @@ impl Pools {
                 origin: origin.clone(),
                 conn: None,
                 retried: false,
+                head_reported: false,
             },
         );
         origin
@@ -215,6 +223,10 @@ impl Pools {
             }
             return Next::Wait;
         }
+    }
+
+    pub fn get_mut(&mut self, rid: Id) -> Option<&mut Pending> {
+        self.requests.get_mut(&rid)
     }
 
     pub fn get(&self, rid: &Id) -> Option<&Pending> {
@@ -295,6 +307,18 @@ pub(crate) struct Response {
     pub body: Vec<u8>,
 }
 
+/// A piece of a streamed response, as it arrives.
+pub(crate) enum Piece<'a> {
+    /// The head.
+    Head {
+        head: &'a ResponseHead,
+        head_bytes: &'a [u8],
+        headers: &'a [HeaderSpan],
+    },
+    /// Body bytes.
+    Body(&'a [u8]),
+}
+
 /// What the bytes read so far amount to.
 pub(crate) enum Progress {
     /// More is needed.
@@ -316,13 +340,15 @@ pub(crate) struct ClientConn {
     reader: ResponseReader,
     head: Option<(ResponseHead, Vec<u8>, Vec<HeaderSpan>)>,
     body: Vec<u8>,
+    /// The request being served streams its response.
+    pub stream: bool,
     pub idle_gen: u32,
     /// Counted in `outgoing_http_connections` (busy with a request; idle pooled ones are not).
     pub counted: bool,
 }
 
 impl ClientConn {
-    pub fn new(origin: String, request: Id, head_request: bool) -> ClientConn {
+    pub fn new(origin: String, request: Id, head_request: bool, stream: bool) -> ClientConn {
         ClientConn {
             origin,
             request: Some(request),
@@ -332,14 +358,16 @@ impl ClientConn {
             reader: ResponseReader::new(head_request, MAX_RESPONSE_HEAD, MAX_RESPONSE_BODY),
             head: None,
             body: Vec::new(),
+            stream,
             idle_gen: 0,
             counted: true,
         }
     }
 
     /// Request `rid` (HEAD or not) starts on this connection.
-    pub fn begin(&mut self, rid: Id, head_request: bool) {
+    pub fn begin(&mut self, rid: Id, head_request: bool, stream: bool) {
         self.request = Some(rid);
+        self.stream = stream;
         self.got_bytes = false;
         self.reader = ResponseReader::new(head_request, MAX_RESPONSE_HEAD, MAX_RESPONSE_BODY);
         self.idle_gen = self.idle_gen.wrapping_add(1);
@@ -371,8 +399,9 @@ impl ClientConn {
         !self.input.is_empty()
     }
 
-    /// Frames what arrived; `server_closed` says the server closed the connection.
-    pub fn progress(&mut self, server_closed: bool) -> Progress {
+    /// Frames what arrived; `server_closed` says the server closed the connection. A streamed
+    /// response hands its head and body pieces to `piece` as they come.
+    pub fn progress(&mut self, server_closed: bool, piece: &mut dyn FnMut(Piece<'_>)) -> Progress {
         let mut spans = Vec::new();
         let mut used = 0;
         loop {
@@ -381,12 +410,25 @@ impl ClientConn {
                 ClientStep::Refused(e) => return Progress::Bad(e.reason),
                 ClientStep::Interim { consumed } => used += consumed,
                 ClientStep::Head { head, consumed, .. } => {
-                    let bytes = self.input[used..used + consumed].to_vec();
-                    self.head = Some((head, bytes, std::mem::take(&mut spans)));
+                    let bytes = &self.input[used..used + consumed];
+                    if self.stream {
+                        piece(Piece::Head {
+                            head: &head,
+                            head_bytes: bytes,
+                            headers: &spans,
+                        });
+                    }
+                    self.head = Some((head, bytes.to_vec(), std::mem::take(&mut spans)));
                     used += consumed;
                 }
                 ClientStep::Body { data, consumed, .. } => {
-                    self.body.extend_from_slice(data);
+                    if self.stream {
+                        if !data.is_empty() {
+                            piece(Piece::Body(data));
+                        }
+                    } else {
+                        self.body.extend_from_slice(data);
+                    }
                     used += consumed;
                 }
                 ClientStep::Done => break,

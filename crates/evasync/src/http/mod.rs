@@ -1,7 +1,7 @@
 //! HTTP/1.1 as the `upper` layer of connections. The protocol itself (parsing, framing,
 //! response heads, the request and response state machines) is the sans-IO crate re-exported
 //! as [`parse`]; this module keeps the state the engine adds around it — a server connection's
-//! exchanges in request order ([`server`]), the client's pools and responses ([`client`]), the
+//! exchanges in request order (`server`), the client's pools and responses ([`client`]), the
 //! clock — and says what it needs done. The reactor feeds bytes in, moves bytes out, arms the
 //! timers and closes connections when told.
 

@@ -31,7 +31,7 @@ pub struct SpawnSpec {
     /// The program: a path, or a name looked up in `PATH` (the given environment's when `env`
     /// is set, else this process's, as Node does).
     pub path: OsString,
-    /// Its arguments (argv[0] excluded).
+    /// Its arguments (`argv[0]` excluded).
     pub args: Vec<OsString>,
     /// The whole environment (None: this process's).
     pub env: Option<Vec<(OsString, OsString)>>,

@@ -114,6 +114,9 @@ pub(crate) enum Command {
     CloseServer {
         /// Server id.
         id: Id,
+        /// Told once the listening socket is closed, for a caller on another thread that must
+        /// not return before new connections are refused.
+        closed: Option<std::sync::mpsc::SyncSender<()>>,
     },
     /// Open a connection.
     Connect {
@@ -210,6 +213,18 @@ pub(crate) enum Command {
     #[cfg(unix)]
     ProcessExited {
         /// Process id.
+        id: Id,
+    },
+    /// Stop or resume reading a streamed client response.
+    ClientPause {
+        /// Request id.
+        id: Id,
+        /// Stop (true) or resume.
+        paused: bool,
+    },
+    /// Forget a client request (aborted, or its streamed body dropped).
+    ClientCancel {
+        /// Request id.
         id: Id,
     },
     /// Register a notifier.

@@ -277,7 +277,20 @@ impl Handle {
 
     /// Stops accepting on a server.
     pub fn close_server(&self, id: Id) {
-        self.submit(Command::CloseServer { id });
+        self.submit(Command::CloseServer { id, closed: None });
+    }
+
+    /// Stops accepting on a server and returns a receiver told once the listening socket is
+    /// closed. A thread other than the reactor's waits on it so that a connect made after the
+    /// call is refused (as Node's `server.close()` promises); the reactor's own thread must not
+    /// wait (nothing would run the command).
+    pub fn close_server_notified(&self, id: Id) -> std::sync::mpsc::Receiver<()> {
+        let (tell, told) = std::sync::mpsc::sync_channel(1);
+        self.submit(Command::CloseServer {
+            id,
+            closed: Some(tell),
+        });
+        told
     }
 
     // ----- processes -----
@@ -327,6 +340,16 @@ impl Handle {
     pub(crate) fn process_exited(&self, id: Id) {
         self.shared
             .submit_from_elsewhere(Command::ProcessExited { id });
+    }
+
+    /// Stops (or resumes) reading a streamed response of request `id`.
+    pub fn http_client_pause(&self, id: Id, paused: bool) {
+        self.submit(Command::ClientPause { id, paused });
+    }
+
+    /// Gives up on request `id`: no further event; a connection serving it is closed.
+    pub fn http_client_cancel(&self, id: Id) {
+        self.submit(Command::ClientCancel { id });
     }
 
     // ----- notifiers, pollers, signals -----

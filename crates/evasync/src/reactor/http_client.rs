@@ -9,7 +9,7 @@ use crate::config::ConnectOptions;
 use crate::conn::ReadOutcome;
 use crate::error::{Error, ErrorKind};
 use crate::event::{Event, EventSink};
-use crate::http::client::{ClientConn, ClientRequest, Next, Progress, IDLE_TIMEOUT};
+use crate::http::client::{ClientConn, ClientRequest, Next, Piece, Progress, IDLE_TIMEOUT};
 use crate::id::Id;
 use crate::reactor::{Reactor, Slot, TimerKey, Upper};
 use crate::stats;
@@ -44,11 +44,12 @@ impl Reactor {
                     let Some(p) = self.pools.get(&rid) else {
                         continue;
                     };
-                    let (target, head) = (p.req.target(), p.req.head_request);
+                    let (target, head, stream) =
+                        (p.req.target(), p.req.head_request, p.req.stream_body);
                     let tls = p.req.tls.clone();
                     // A new connection is never retried on: the bytes move, no copy kept.
                     let bytes = self.pools.bytes_for(rid, cid, false);
-                    let conn = Box::new(ClientConn::new(origin.to_string(), rid, head));
+                    let conn = Box::new(ClientConn::new(origin.to_string(), rid, head, stream));
                     let opts = ConnectOptions {
                         no_delay: true,
                         tls,
@@ -65,12 +66,13 @@ impl Reactor {
     /// Sends request `rid` on idle connection `cid`.
     fn client_assign(&mut self, rid: Id, cid: Id, sink: &mut dyn EventSink) {
         let head = self.pools.get(&rid).is_some_and(|p| p.req.head_request);
+        let stream = self.pools.get(&rid).is_some_and(|p| p.req.stream_body);
         // A reused connection may turn out closed: keep a copy only while a retry is possible.
         let bytes = self.pools.bytes_for(rid, cid, true);
         let Some(c) = client_of(self.conns.get_mut(&cid)) else {
             return;
         };
-        c.begin(rid, head);
+        c.begin(rid, head, stream);
         if !c.counted {
             c.counted = true;
             stats::inc(&self.shared.stats.http_outgoing);
@@ -134,18 +136,56 @@ impl Reactor {
             }
             return;
         };
-        match c.progress(eof || failed.is_some()) {
+        let mut head_now = false;
+        let progress = c.progress(eof || failed.is_some(), &mut |piece| match piece {
+            Piece::Head {
+                head,
+                head_bytes,
+                headers,
+            } => {
+                head_now = true;
+                sink.event(Event::HttpResponseHead {
+                    id: rid,
+                    status: head.status,
+                    head_bytes,
+                    headers,
+                });
+            }
+            Piece::Body(data) => sink.event(Event::HttpResponseBody {
+                id: rid,
+                data,
+                finished: false,
+            }),
+        });
+        if head_now {
+            if let Some(p) = self.pools.get_mut(rid) {
+                p.head_reported = true;
+            }
+        }
+        let Some(c) = client_of(self.conns.get_mut(&id)) else {
+            return;
+        };
+        match progress {
             Progress::Done(r) => {
                 let leftover = c.has_stray_input();
+                let streamed = c.stream;
                 c.end();
                 let pending = self.pools.remove(rid);
-                sink.event(Event::HttpResponse {
-                    id: rid,
-                    status: r.head.status,
-                    head_bytes: &r.head_bytes,
-                    headers: &r.headers,
-                    body: &r.body,
-                });
+                if streamed {
+                    sink.event(Event::HttpResponseBody {
+                        id: rid,
+                        data: &[],
+                        finished: true,
+                    });
+                } else {
+                    sink.event(Event::HttpResponse {
+                        id: rid,
+                        status: r.head.status,
+                        head_bytes: &r.head_bytes,
+                        headers: &r.headers,
+                        body: &r.body,
+                    });
+                }
                 let keep = r.head.keep_alive
                     && !eof
                     && !leftover
@@ -236,11 +276,14 @@ impl Reactor {
         self.client_dispatch(&client.origin, sink);
     }
 
-    /// A request's whole-exchange timeout.
+    /// A request's whole-exchange timeout (up to the head, for a streamed response).
     pub(super) fn client_timeout(&mut self, rid: Id, sink: &mut dyn EventSink) {
         let Some(p) = self.pools.get(&rid) else {
             return;
         };
+        if p.head_reported {
+            return;
+        }
         let err = Error::timeout(format!("HTTP request to {}", p.origin));
         let conn = p.conn;
         self.client_fail_request(rid, err, sink);
@@ -249,6 +292,31 @@ impl Reactor {
                 c.request = None;
             }
             self.close(cid, true, sink);
+        }
+    }
+
+    /// The application stops (or resumes) reading a streamed response: its connection stops
+    /// reading, and TCP slows the server.
+    pub(super) fn client_pause(&mut self, rid: Id, paused: bool, sink: &mut dyn EventSink) {
+        if let Some(cid) = self.pools.get(&rid).and_then(|p| p.conn) {
+            self.enable(cid, Some(!paused), None, sink);
+        }
+    }
+
+    /// The application gave up on request `rid` (aborted, or dropped a streamed body): it is
+    /// forgotten without an event, and a connection serving it is closed (its response would
+    /// otherwise have to be read to the end).
+    pub(super) fn client_cancel(&mut self, rid: Id, sink: &mut dyn EventSink) {
+        let Some(p) = self.pools.remove(rid) else {
+            return;
+        };
+        if let Some(cid) = p.conn {
+            if let Some(c) = client_of(self.conns.get_mut(&cid)) {
+                if c.request == Some(rid) {
+                    c.request = None;
+                    self.close(cid, true, sink);
+                }
+            }
         }
     }
 

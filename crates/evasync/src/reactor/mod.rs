@@ -380,7 +380,13 @@ impl Reactor {
             Command::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
             Command::Ops { ops, data } => self.apply_ops(&ops, &data, None, sink),
             Command::HttpRequest { id, request } => self.client_request(id, request, sink),
-            Command::CloseServer { id } => self.close_server(id),
+            Command::CloseServer { id, closed } => {
+                self.close_server(id);
+                if let Some(tell) = closed {
+                    // The waiter may have given up; nothing to do then.
+                    let _ = tell.send(());
+                }
+            }
             Command::Connect { id, target, opts } => self.connect(id, target, opts, None, sink),
             Command::DnsQuery { id, query } => {
                 self.dns_query(id, query, crate::dns::DnsPurpose::User, sink)
@@ -405,6 +411,8 @@ impl Reactor {
             }
             #[cfg(unix)]
             Command::ProcessExited { id } => self.process_ready(id, sink),
+            Command::ClientPause { id, paused } => self.client_pause(id, paused, sink),
+            Command::ClientCancel { id } => self.client_cancel(id, sink),
             Command::NotifierAdd { id, state } => self.notifier_add(id, state),
             Command::Notify { id } => self.notified(id, sink),
             Command::NotifierFree { id } => self.notifier_free(id),

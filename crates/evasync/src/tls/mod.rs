@@ -1,6 +1,6 @@
 //! TLS with rustls: the `filter` layer of a connection.
 //!
-//! A TLS connection is a plain connection whose filter is a [`session::TlsSession`]: records
+//! A TLS connection is a plain connection whose filter is a `TlsSession`: records
 //! read from the socket become plaintext for the layer above (the application's events, an
 //! HTTP server or client connection), and the write queue's plaintext is sealed into records
 //! once per flush. Timeouts, watermarks, half-close and the write queue stay the connection's,

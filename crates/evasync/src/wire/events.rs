@@ -23,6 +23,8 @@
 //! | [`NOTIFIED`] | |
 //! | [`POLLED`] | 1 readable \| 2 writable \| 4 error or hang-up |
 //! | [`SIGNAL`] | the signal number |
+//! | [`HTTP_RESPONSE_HEAD`] | off, len, status, headers length (as [`HTTP_RESPONSE`], no body) |
+//! | [`HTTP_RESPONSE_BODY`] | off, len, 1 when the body is complete |
 //!
 //! Error records carry the [`crate::tls::TlsErrorCode`] number in word 6 (0: none).
 //! `TLS_ESTABLISHED` puts the cipher suite's name, the ALPN protocol, the server name and the
@@ -97,6 +99,10 @@ pub const NOTIFIED: u32 = 24;
 pub const POLLED: u32 = 25;
 /// A watched signal arrived.
 pub const SIGNAL: u32 = 26;
+/// The head of a streamed client response.
+pub const HTTP_RESPONSE_HEAD: u32 = 27;
+/// A piece of a streamed client response body.
+pub const HTTP_RESPONSE_BODY: u32 = 28;
 
 /// Flags of an [`HTTP_REQUEST`] record.
 pub mod http_flag {
@@ -365,6 +371,38 @@ impl EventBatch {
                     status.code.unwrap_or(0) as u32,
                     status.signal.unwrap_or(0) as u32,
                     has,
+                    0,
+                    0,
+                    0,
+                ]);
+            }
+            Event::HttpResponseHead {
+                id,
+                status,
+                head_bytes,
+                headers,
+            } => {
+                let off = self.arena.len();
+                let headers_len = self.fields(head_bytes, headers);
+                self.push([
+                    HTTP_RESPONSE_HEAD,
+                    id,
+                    off as u32,
+                    headers_len as u32,
+                    u32::from(status),
+                    headers_len as u32,
+                    0,
+                    0,
+                ]);
+            }
+            Event::HttpResponseBody { id, data, finished } => {
+                let (off, len) = self.bytes(data);
+                self.push([
+                    HTTP_RESPONSE_BODY,
+                    id,
+                    off,
+                    len,
+                    u32::from(finished),
                     0,
                     0,
                     0,

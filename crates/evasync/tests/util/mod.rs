@@ -45,6 +45,8 @@ pub enum Ev {
     },
     Exited(u32, evasync::process::ExitStatus),
     Notified(u32),
+    ResponseHead(u32, u16),
+    ResponseBody(u32, Vec<u8>, bool),
     Polled(u32, u8),
     Signal(u32, i32),
 }
@@ -96,6 +98,10 @@ impl Ev {
             Event::TlsEstablished { id, info } => Ev::Tls(id, info.clone()),
             Event::ProcessExited { id, status } => Ev::Exited(id, status),
             Event::Notified { id } => Ev::Notified(id),
+            Event::HttpResponseHead { id, status, .. } => Ev::ResponseHead(id, status),
+            Event::HttpResponseBody { id, data, finished } => {
+                Ev::ResponseBody(id, data.to_vec(), finished)
+            }
             Event::Polled { id, ready } => Ev::Polled(id, ready),
             Event::Signal { id, signo } => Ev::Signal(id, signo),
             Event::TlsSniRequest { server, id, name } => Ev::Sni {
