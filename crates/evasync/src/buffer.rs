@@ -8,6 +8,7 @@ use std::io::IoSlice;
 /// Largest buffer capacity a connection keeps between uses: a big head, body, response or
 /// pipelined burst grows a buffer, and a keep-alive connection should not hold that memory for
 /// its life.
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // used by the HTTP layers
 pub(crate) const KEEP_BUFFER_MAX: usize = 64 * 1024;
 
 /// How many chunks one `writev` takes at most: enough to empty a typical queue in one call, small

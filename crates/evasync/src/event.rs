@@ -6,7 +6,11 @@ use crate::net::addr::Endpoint;
 
 /// One thing that happened in the reactor. Borrowed data (`Data::data`) is valid only during the
 /// call to [`EventSink::event`]: the reactor reads every socket into one scratch buffer.
+///
+/// Non-exhaustive: new capabilities bring new variants, and the `http` and `dns` cargo features
+/// decide whether some exist at all, so a `match` needs a `_` arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A delay expired, or an interval ticked.
     TimerFired {
@@ -86,6 +90,7 @@ pub enum Event<'a> {
     },
     /// A request on an HTTP connection: its head and, unless the server streams bodies, its
     /// whole body. Answer it with its `seq`.
+    #[cfg(feature = "http")]
     HttpRequest {
         /// The connection.
         id: Id,
@@ -103,6 +108,7 @@ pub enum Event<'a> {
         complete: bool,
     },
     /// A piece of the body of the request being received (servers with `stream_body`).
+    #[cfg(feature = "http")]
     HttpBody {
         /// The connection.
         id: Id,
@@ -112,6 +118,7 @@ pub enum Event<'a> {
         finished: bool,
     },
     /// A client request's response.
+    #[cfg(feature = "http")]
     HttpResponse {
         /// The request.
         id: Id,
@@ -125,6 +132,7 @@ pub enum Event<'a> {
         body: &'a [u8],
     },
     /// The head of a streamed client response ([`crate::http::client::ClientRequest::stream_body`]).
+    #[cfg(feature = "http")]
     HttpResponseHead {
         /// The request.
         id: Id,
@@ -136,6 +144,7 @@ pub enum Event<'a> {
         headers: &'a [evasync_http1::HeaderSpan],
     },
     /// A piece of a streamed client response's body.
+    #[cfg(feature = "http")]
     HttpResponseBody {
         /// The request.
         id: Id,
@@ -145,6 +154,7 @@ pub enum Event<'a> {
         finished: bool,
     },
     /// A client request failed (refused, timeout, DNS, malformed response, …).
+    #[cfg(feature = "http")]
     HttpClientFailed {
         /// The request.
         id: Id,
@@ -205,6 +215,7 @@ pub enum Event<'a> {
         signo: i32,
     },
     /// A synthetic event asked for by a binding (the `EMIT_TICKS` operation of [`crate::wire::ops`]), for measuring delivery.
+    #[doc(hidden)]
     Tick {
         /// The sequence number within its request.
         seq: u32,

@@ -4,15 +4,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clock::TurnClock;
 use crate::event::Event;
 use crate::http::parse::{HeaderSpan, PreparedHeaders};
 use crate::http::server::{Ctx, HttpConn};
-use crate::http::{DateCache, HttpServerOptions};
+use crate::http::HttpServerOptions;
 
 /// One HTTP server connection, fed bytes, answered, and aged, as the reactor would.
 pub struct ServerConnHarness {
     conn: HttpConn,
-    clock: DateCache,
+    clock: TurnClock,
     now: Instant,
     headers: Vec<HeaderSpan>,
     /// Requests reported and not answered yet.
@@ -32,7 +33,7 @@ impl ServerConnHarness {
             ..HttpServerOptions::default()
         };
         let now = Instant::now();
-        let mut clock = DateCache::default();
+        let mut clock = TurnClock::default();
         clock.set(now);
         ServerConnHarness {
             conn: HttpConn::new(Arc::new(opts), now),

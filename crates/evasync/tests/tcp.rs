@@ -199,3 +199,38 @@ fn names_resolve_through_the_dns_module_and_literals_need_no_query() {
     assert_eq!(addrs, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
     assert_eq!(r.handle.stats().open_dns_queries, 0);
 }
+
+#[test]
+#[cfg(not(feature = "dns"))]
+fn without_the_dns_feature_localhost_resolves_and_other_names_fail_saying_why() {
+    use evasync::dns::{DnsAnswer, DnsQuery};
+    let r = Running::start();
+    let local = r.handle.dns_lookup(DnsQuery::Lookup {
+        host: "LocalHost.".into(),
+        family: 0,
+    });
+    let elsewhere = r.handle.dns_lookup(DnsQuery::Lookup {
+        host: "example.com".into(),
+        family: 0,
+    });
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match r.wait_for(5.0, |e| matches!(e, Ev::Dns(..))) {
+            Some(Ev::Dns(id, result)) => got.push((id, result)),
+            other => panic!("no answer: {other:?}"),
+        }
+    }
+    got.sort_by_key(|(id, _)| *id);
+    assert_eq!(got[0].0, local);
+    assert_eq!(
+        got[0].1,
+        Ok(DnsAnswer::Addrs(vec![
+            std::net::IpAddr::from([127, 0, 0, 1]),
+            std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ]))
+    );
+    assert_eq!(
+        got[1],
+        (elsewhere, Err(evasync::dns::DnsErrorCode::ServFail as i32))
+    );
+}

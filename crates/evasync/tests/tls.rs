@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+#[cfg(feature = "http")]
 use evasync::http::client::{ClientRequest, RequestSpec};
+#[cfg(feature = "http")]
 use evasync::http::{HttpServerOptions, Response};
 use evasync::tls::{
     PemIdentity, TlsClientConfig, TlsClientSettings, TlsErrorCode, TlsServerConfig,
@@ -341,6 +343,7 @@ fn an_sni_callback_chooses_the_certificate() {
 }
 
 #[test]
+#[cfg(feature = "http")]
 fn https_server_and_client() {
     let ca = TestCa::new();
     let r = Running::start();

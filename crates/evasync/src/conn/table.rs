@@ -67,6 +67,7 @@ impl<T> ConnTable<T> {
     }
 
     /// Every entry with its id.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))] // used by the HTTP layers
     pub fn iter(&self) -> impl Iterator<Item = (Id, &T)> {
         self.index
             .iter()

@@ -25,7 +25,7 @@ mod resolver;
 use resolver::DnsThread;
 
 /// A request to the resolver thread.
-#[cfg_attr(not(feature = "dns"), allow(dead_code))]
+#[cfg_attr(not(feature = "dns"), allow(dead_code))] // the stand-in has nothing to configure
 pub(crate) enum Request {
     Query { id: Id, query: DnsQuery },
     Configure(Option<DnsConfig>),

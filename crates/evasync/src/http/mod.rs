@@ -6,7 +6,6 @@
 //! timers and closes connections when told.
 
 pub mod client;
-mod date;
 mod responses;
 pub(crate) mod server;
 
@@ -17,7 +16,6 @@ use std::time::Duration;
 use crate::config::ServerOptions;
 use parse::{PreparedHeaders, ResponseError};
 
-pub(crate) use date::DateCache;
 pub(crate) use server::HttpConn;
 
 /// Options of an HTTP server (API.md §5), with the contract's defaults.

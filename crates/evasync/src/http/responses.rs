@@ -11,7 +11,7 @@ use evasync_http1::{
 };
 
 use crate::buffer::KEEP_BUFFER_MAX;
-use crate::http::DateCache;
+use crate::clock::TurnClock;
 
 /// Where a response is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +189,7 @@ impl Responses {
         headers: &PreparedHeaders,
         body: &[u8],
         close: bool,
-        clock: &DateCache,
+        clock: &TurnClock,
     ) -> bool {
         let Some(idx) = self.awaiting(seq, close) else {
             return false;
@@ -222,7 +222,7 @@ impl Responses {
         status: u16,
         headers: &PreparedHeaders,
         close: bool,
-        clock: &DateCache,
+        clock: &TurnClock,
     ) -> bool {
         let Some(idx) = self.awaiting(seq, close) else {
             return false;

@@ -11,9 +11,10 @@ use evasync_http1::{
 };
 
 use crate::buffer::KEEP_BUFFER_MAX;
+use crate::clock::TurnClock;
 use crate::event::{Event, EventSink};
 use crate::http::responses::{error_response, Responses};
-use crate::http::{DateCache, HttpServerOptions};
+use crate::http::HttpServerOptions;
 use crate::id::Id;
 
 /// Requests read ahead of their responses before reading pauses: pipelining stays bounded.
@@ -52,7 +53,7 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     /// The context of a call for connection `id`, at the reactor's clock of this turn.
-    pub fn new(id: Id, clock: &'a DateCache, headers: &'a mut Vec<HeaderSpan>) -> Ctx<'a> {
+    pub fn new(id: Id, clock: &'a TurnClock, headers: &'a mut Vec<HeaderSpan>) -> Ctx<'a> {
         Ctx {
             id,
             now: clock.instant(),
@@ -364,7 +365,7 @@ impl HttpConn {
         headers: &PreparedHeaders,
         body: &[u8],
         close: bool,
-        clock: &DateCache,
+        clock: &TurnClock,
     ) -> Effects {
         if self
             .responses
@@ -382,7 +383,7 @@ impl HttpConn {
         status: u16,
         headers: &PreparedHeaders,
         close: bool,
-        clock: &DateCache,
+        clock: &TurnClock,
     ) -> Effects {
         if self.responses.start(seq, status, headers, close, clock) {
             self.since = clock.instant();
@@ -397,7 +398,7 @@ impl HttpConn {
     }
 
     /// The end of a streamed response.
-    pub fn finish(&mut self, seq: u32, clock: &DateCache) -> Effects {
+    pub fn finish(&mut self, seq: u32, clock: &TurnClock) -> Effects {
         if self.responses.finish(seq) {
             self.since = clock.instant();
         }
@@ -467,7 +468,7 @@ mod tests {
     fn random_traffic_never_panics() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let headers = PreparedHeaders::default();
-        let clock = DateCache::default();
+        let clock = TurnClock::default();
         let mut spans = Vec::new();
         for round in 0..20_000 {
             let opts = HttpServerOptions {

@@ -4,7 +4,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
@@ -13,7 +12,8 @@ use crate::config::ServerOptions;
 use crate::conn::{flag, Conn, Filter, Io};
 use crate::error::Error;
 use crate::event::{Event, EventSink};
-use crate::http::{HttpConn, HttpServerOptions};
+#[cfg(feature = "http")]
+use crate::http::HttpConn;
 use crate::id::Id;
 use crate::net::addr::Endpoint;
 use crate::net::listen::{BoundListener, ListenSocket};
@@ -96,7 +96,7 @@ pub(super) struct Listener {
     reported: bool,
     backoff: Duration,
     /// Set for HTTP servers: accepted connections speak HTTP.
-    http: Option<Arc<HttpServerOptions>>,
+    http: Option<super::HttpServing>,
 }
 
 impl Listener {
@@ -121,7 +121,7 @@ impl Reactor {
         id: Id,
         bound: BoundListener,
         opts: ServerOptions,
-        http: Option<Arc<HttpServerOptions>>,
+        http: Option<super::HttpServing>,
     ) {
         let mut sock = match bound.inner {
             ListenSocket::Tcp(l) => ListenerSock::Tcp(mio::net::TcpListener::from_std(l)),
@@ -240,7 +240,7 @@ impl Reactor {
         mut io: Io,
         remote: Option<SocketAddr>,
         opts: &ServerOptions,
-        http: Option<Arc<HttpServerOptions>>,
+        http: Option<super::HttpServing>,
         sink: &mut dyn EventSink,
     ) {
         let id = self.handle().next_id();
@@ -260,10 +260,13 @@ impl Reactor {
         // HTTP enforces its own timeouts and handles the peer's FIN itself.
         let mut conn = Conn::accepted(io, remote, opts.allow_half_open || http.is_some());
         let upper = match &http {
+            #[cfg(feature = "http")]
             Some(h) => {
                 stats::inc(&self.shared.stats.http_incoming);
-                Upper::HttpServer(Box::new(HttpConn::new(h.clone(), self.http.date.instant())))
+                Upper::HttpServer(Box::new(HttpConn::new(h.clone(), self.clock.instant())))
             }
+            #[cfg(not(feature = "http"))]
+            Some(never) => match *never {},
             None => {
                 stats::inc(&self.shared.stats.incoming);
                 conn.set_timeouts(opts.read_timeout, opts.write_timeout, Instant::now());
@@ -285,9 +288,14 @@ impl Reactor {
                 server,
             },
         );
+        #[cfg(feature = "http")]
         if http.is_some() {
             self.http_arm(id);
         } else {
+            self.arm_read_timer(id);
+        }
+        #[cfg(not(feature = "http"))]
+        {
             self.arm_read_timer(id);
         }
         match tls {

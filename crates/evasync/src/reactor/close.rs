@@ -115,8 +115,10 @@ impl Reactor {
             return;
         };
         match slot.upper {
+            #[cfg(feature = "http")]
             Upper::HttpClient(_) => return self.client_failed(id, error, sink),
             // A client that resets its connection is routine for a server: no condition.
+            #[cfg(feature = "http")]
             Upper::HttpServer(_) => {}
             Upper::Raw if slot.conn.has(flag::APP_CLOSED) => {
                 sink.event(Event::FlushFailed { id, error })
@@ -146,7 +148,9 @@ impl Reactor {
             l.open = l.open.saturating_sub(1);
         }
         match slot.upper {
+            #[cfg(feature = "http")]
             Upper::HttpClient(client) => self.client_released(id, client, sink),
+            #[cfg(feature = "http")]
             Upper::HttpServer(_) => stats::dec(&self.shared.stats.http_incoming),
             Upper::Raw if slot.server == PIPE => {}
             Upper::Raw if slot.server == 0 => stats::dec(&self.shared.stats.outgoing),

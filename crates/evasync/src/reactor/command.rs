@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{ConnectOptions, ServerOptions};
 use crate::dns::{DnsConfig, DnsQuery};
+#[cfg(feature = "http")]
 use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
 use crate::net::listen::BoundListener;
@@ -47,6 +48,7 @@ pub(crate) enum Command {
         opts: ServerOptions,
     },
     /// Start serving HTTP on a bound listener.
+    #[cfg(feature = "http")]
     HttpListen {
         /// Server id.
         id: Id,
@@ -56,6 +58,7 @@ pub(crate) enum Command {
         opts: Box<HttpServerOptions>,
     },
     /// A whole response to request `seq` of connection `id`.
+    #[cfg(feature = "http")]
     HttpRespond {
         /// Connection id.
         id: Id,
@@ -65,6 +68,7 @@ pub(crate) enum Command {
         response: Response,
     },
     /// The head of a streamed response.
+    #[cfg(feature = "http")]
     HttpStart {
         /// Connection id.
         id: Id,
@@ -74,6 +78,7 @@ pub(crate) enum Command {
         response: Response,
     },
     /// A piece of a streamed response's body.
+    #[cfg(feature = "http")]
     HttpChunk {
         /// Connection id.
         id: Id,
@@ -83,6 +88,7 @@ pub(crate) enum Command {
         data: Vec<u8>,
     },
     /// The end of a streamed response.
+    #[cfg(feature = "http")]
     HttpFinish {
         /// Connection id.
         id: Id,
@@ -97,6 +103,7 @@ pub(crate) enum Command {
         data: Vec<u8>,
     },
     /// Send an HTTP request (client).
+    #[cfg(feature = "http")]
     HttpRequest {
         /// Request id.
         id: Id,
@@ -104,6 +111,7 @@ pub(crate) enum Command {
         request: crate::http::client::ClientRequest,
     },
     /// Stop an HTTP server: drain its connections gracefully or abort them.
+    #[cfg(feature = "http")]
     HttpCloseServer {
         /// Server id.
         id: Id,
@@ -216,6 +224,7 @@ pub(crate) enum Command {
         id: Id,
     },
     /// Stop or resume reading a streamed client response.
+    #[cfg(feature = "http")]
     ClientPause {
         /// Request id.
         id: Id,
@@ -223,6 +232,7 @@ pub(crate) enum Command {
         paused: bool,
     },
     /// Forget a client request (aborted, or its streamed body dropped).
+    #[cfg(feature = "http")]
     ClientCancel {
         /// Request id.
         id: Id,

@@ -14,7 +14,6 @@ use crate::conn::{flag, Conn, Connecting, Filter, Io, Phase, Racer};
 use crate::dns::{dns_error, DnsErrorCode, DnsPurpose, DnsQuery};
 use crate::error::Error;
 use crate::event::{Event, EventSink};
-use crate::http::client::ClientConn;
 use crate::id::Id;
 use crate::net::addr::Endpoint;
 use crate::net::connect::{attempt_order, open_stream};
@@ -37,7 +36,7 @@ impl Reactor {
         id: Id,
         target: ConnectTarget,
         opts: ConnectOptions,
-        client: Option<Box<ClientConn>>,
+        client: Option<super::ClientUpper>,
         sink: &mut dyn EventSink,
     ) {
         let now = Instant::now();
@@ -67,10 +66,13 @@ impl Reactor {
             unix_path: None,
         }));
         let upper = match client {
+            #[cfg(feature = "http")]
             Some(c) => {
                 stats::inc(&self.shared.stats.http_outgoing);
                 Upper::HttpClient(c)
             }
+            #[cfg(not(feature = "http"))]
+            Some(never) => match never {},
             None => {
                 stats::inc(&self.shared.stats.outgoing);
                 Upper::Raw

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::{ConnectOptions, ServerOptions};
 use crate::dns::{DnsConfig, DnsQuery};
+#[cfg(feature = "http")]
 use crate::http::client::ClientRequest;
+#[cfg(feature = "http")]
 use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
 use crate::net::addr::Endpoint;
@@ -343,11 +345,13 @@ impl Handle {
     }
 
     /// Stops (or resumes) reading a streamed response of request `id`.
+    #[cfg(feature = "http")]
     pub fn http_client_pause(&self, id: Id, paused: bool) {
         self.submit(Command::ClientPause { id, paused });
     }
 
     /// Gives up on request `id`: no further event; a connection serving it is closed.
+    #[cfg(feature = "http")]
     pub fn http_client_cancel(&self, id: Id) {
         self.submit(Command::ClientCancel { id });
     }
@@ -424,6 +428,7 @@ impl Handle {
     /// Binds `addr` now and serves HTTP on it: requests arrive as [`crate::Event::HttpRequest`]
     /// (connections as [`crate::Event::Accepted`] and [`crate::Event::Released`]); answer with
     /// [`Handle::http_respond`] or the streamed `http_start`/`http_chunk`/`http_finish`.
+    #[cfg(feature = "http")]
     pub fn http_server(
         &self,
         addr: SocketAddr,
@@ -436,6 +441,7 @@ impl Handle {
     }
 
     /// Serves HTTP on an already bound listener.
+    #[cfg(feature = "http")]
     pub fn http_serve(&self, listener: BoundListener, opts: HttpServerOptions) -> (Id, Endpoint) {
         let id = self.next_id();
         let local = listener.local.clone();
@@ -448,16 +454,19 @@ impl Handle {
     }
 
     /// Answers request `seq` of connection `id` with a whole response.
+    #[cfg(feature = "http")]
     pub fn http_respond(&self, id: Id, seq: u32, response: Response) {
         self.submit(Command::HttpRespond { id, seq, response });
     }
 
     /// Starts a streamed response (chunked for HTTP/1.1 unless a `Content-Length` is given).
+    #[cfg(feature = "http")]
     pub fn http_start(&self, id: Id, seq: u32, response: Response) {
         self.submit(Command::HttpStart { id, seq, response });
     }
 
     /// A piece of a streamed response.
+    #[cfg(feature = "http")]
     pub fn http_chunk(&self, id: Id, seq: u32, data: impl Into<Vec<u8>>) {
         self.submit(Command::HttpChunk {
             id,
@@ -467,18 +476,21 @@ impl Handle {
     }
 
     /// Ends a streamed response.
+    #[cfg(feature = "http")]
     pub fn http_finish(&self, id: Id, seq: u32) {
         self.submit(Command::HttpFinish { id, seq });
     }
 
     /// Stops an HTTP server: gracefully (idle connections close, busy ones finish with
     /// `Connection: close`) or by aborting every connection.
+    #[cfg(feature = "http")]
     pub fn http_close_server(&self, id: Id, graceful: bool) {
         self.submit(Command::HttpCloseServer { id, graceful });
     }
 
     /// Sends an HTTP request on a pooled connection; [`crate::Event::HttpResponse`] or
     /// [`crate::Event::HttpClientFailed`] follows with the returned id.
+    #[cfg(feature = "http")]
     pub fn http_client(&self, request: ClientRequest) -> Id {
         let id = self.next_id();
         self.submit(Command::HttpRequest { id, request });

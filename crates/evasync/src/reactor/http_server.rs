@@ -62,7 +62,7 @@ impl Reactor {
 
     /// Reads the clocks for responses made outside a turn (commands applied between turns).
     pub(super) fn http_date_refresh(&mut self) {
-        self.http.date.refresh();
+        self.clock.refresh();
     }
 
     /// Reads an HTTP connection: every piece read goes through its state machine.
@@ -74,6 +74,7 @@ impl Reactor {
             shared,
             pending_read,
             http,
+            clock,
             ..
         } = self;
         let Some(slot) = conns.get_mut(&id) else {
@@ -82,7 +83,7 @@ impl Reactor {
         let Upper::HttpServer(h) = &mut slot.upper else {
             return;
         };
-        let mut ctx = Ctx::new(id, &http.date, &mut http.headers);
+        let mut ctx = Ctx::new(id, clock, &mut http.headers);
         let mut eff = Effects::default();
         let outcome = slot.conn.read_step(
             id,
@@ -159,7 +160,7 @@ impl Reactor {
         part: Part<'_>,
         sink: &mut dyn EventSink,
     ) {
-        let clock = &self.http.date;
+        let clock = &self.clock;
         let Some((conn, h)) = open_http(self.conns.get_mut(&id)) else {
             return;
         };
@@ -198,13 +199,14 @@ impl Reactor {
         let Reactor {
             conns,
             http,
+            clock,
             pending_read,
             ..
         } = self;
         let Some((conn, h)) = open_http(conns.get_mut(&id)) else {
             return;
         };
-        let mut ctx = Ctx::new(id, &http.date, &mut http.headers);
+        let mut ctx = Ctx::new(id, clock, &mut http.headers);
         let eff = h.resume(&mut ctx, sink);
         if h.reading_allowed() {
             conn.flags |= flag::READ_ENABLED;
@@ -335,7 +337,9 @@ impl Reactor {
         now: Instant,
         sink: &mut dyn EventSink,
     ) {
-        let Reactor { conns, http, .. } = self;
+        let Reactor {
+            conns, http, clock, ..
+        } = self;
         let Some((_, h)) = open_http(conns.get_mut(&id)) else {
             return;
         };
@@ -350,7 +354,7 @@ impl Reactor {
                 self.timers.schedule(d, TimerKey::Http(id));
             }
             Some(_) => {
-                let mut ctx = Ctx::new(id, &http.date, &mut http.headers);
+                let mut ctx = Ctx::new(id, clock, &mut http.headers);
                 ctx.now = now;
                 let eff = h.timed_out(&mut ctx);
                 self.http_effects(id, eff, false, sink);

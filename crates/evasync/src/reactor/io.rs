@@ -87,7 +87,9 @@ impl Reactor {
         }
         match slot.upper {
             Upper::Raw => self.raw_read(id, sink),
+            #[cfg(feature = "http")]
             Upper::HttpServer(_) => self.http_read(id, sink),
+            #[cfg(feature = "http")]
             Upper::HttpClient(_) => self.client_read(id, sink),
         }
     }
@@ -218,6 +220,7 @@ impl Reactor {
                         total: conn.flushed,
                     });
                 }
+                #[cfg(feature = "http")]
                 if matches!(&slot.upper, Upper::HttpServer(h) if h.write_paused) {
                     self.http_write_drained(id, sink);
                 }

@@ -11,7 +11,9 @@ mod command;
 mod connect;
 mod dns;
 mod handle;
+#[cfg(feature = "http")]
 mod http_client;
+#[cfg(feature = "http")]
 mod http_server;
 mod io;
 mod ops;
@@ -28,14 +30,18 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
+use crate::clock::TurnClock;
 use crate::config::ReactorConfig;
 use crate::conn::table::ConnTable;
 use crate::conn::Conn;
 use crate::dns::DnsState;
 use crate::event::EventSink;
+#[cfg(feature = "http")]
 use crate::http::client::{ClientConn, Pools};
+#[cfg(feature = "http")]
 use crate::http::parse::{HeaderSpan, PreparedHeaders};
-use crate::http::{DateCache, HttpConn};
+#[cfg(feature = "http")]
+use crate::http::HttpConn;
 use crate::id::{Id, IdMap};
 use crate::stats::StatsSnapshot;
 use crate::timer::TimerQueue;
@@ -61,10 +67,13 @@ enum TimerKey {
     Stagger(Id, u32),
     AcceptRetry(Id),
     /// An HTTP connection's request or keep-alive deadline (see `http_arm`).
+    #[cfg(feature = "http")]
     Http(Id),
     /// An HTTP client request's whole-exchange timeout.
+    #[cfg(feature = "http")]
     ClientTimeout(Id),
     /// An idle pooled client connection's expiry (with its idle generation).
+    #[cfg(feature = "http")]
     ClientIdle(Id, u32),
     /// A TLS handshake's deadline (acts only if the handshake is still going on).
     Handshake(Id),
@@ -77,10 +86,31 @@ enum Upper {
     /// The application, through events (cl-async's readCb/eventCb).
     Raw,
     /// An HTTP server connection.
+    #[cfg(feature = "http")]
     HttpServer(Box<HttpConn>),
     /// A pooled HTTP client connection.
+    #[cfg(feature = "http")]
     HttpClient(Box<ClientConn>),
 }
+
+/// What makes a new outgoing connection a pooled HTTP client connection (`None`: the
+/// application's). Uninhabited without the `http` feature.
+#[cfg(feature = "http")]
+type ClientUpper = Box<ClientConn>;
+#[cfg(not(feature = "http"))]
+type ClientUpper = NoHttp;
+
+/// What makes a listener's connections HTTP server connections (`None`: the application's).
+/// Uninhabited without the `http` feature.
+#[cfg(feature = "http")]
+type HttpServing = Arc<crate::http::HttpServerOptions>;
+#[cfg(not(feature = "http"))]
+type HttpServing = NoHttp;
+
+/// Stands for the HTTP layers in a build without them: no value of it exists.
+#[cfg(not(feature = "http"))]
+#[derive(Clone)]
+enum NoHttp {}
 
 /// The `server` of a connection that is a child process's pipe: counted as neither incoming
 /// nor outgoing.
@@ -95,12 +125,11 @@ struct Slot {
 }
 
 /// The HTTP server's turn-wide state.
+#[cfg(feature = "http")]
 #[derive(Default)]
 struct HttpState {
     /// Header spans of the head being parsed, shared by every connection.
     headers: Vec<HeaderSpan>,
-    /// The `Date` header value, formatted once a second, and the turn's clock.
-    date: DateCache,
     /// Connections with response bytes to write at the end of the command batch.
     flush_list: Vec<Id>,
     /// Scratch for the header fields of batched responses.
@@ -126,7 +155,11 @@ pub struct Reactor {
     pending_accept: Vec<Id>,
     inbox: Vec<Command>,
     stopped: bool,
+    /// The turn's one clock read (and the `Date` header value).
+    clock: TurnClock,
+    #[cfg(feature = "http")]
     http: HttpState,
+    #[cfg(feature = "http")]
     pools: Pools,
     dns: DnsState,
     /// Children whose exit is awaited.
@@ -156,7 +189,10 @@ impl Reactor {
             pending_accept: Vec::new(),
             inbox: Vec::new(),
             stopped: false,
+            clock: TurnClock::default(),
+            #[cfg(feature = "http")]
             http: HttpState::default(),
+            #[cfg(feature = "http")]
             pools: Pools::default(),
             dns: DnsState::default(),
             #[cfg(unix)]
@@ -196,9 +232,17 @@ impl Reactor {
             || !self.conns.is_empty()
             || !self.listeners.is_empty()
             || self.dns.in_flight() > 0
-            || self.pools.busy()
+            || self.http_clients_busy()
             || self.has_processes()
             || self.wakeups.alive()
+    }
+
+    /// Pooled client connections with a request on them (idle ones keep nothing alive).
+    fn http_clients_busy(&self) -> bool {
+        #[cfg(feature = "http")]
+        return self.pools.busy();
+        #[cfg(not(feature = "http"))]
+        false
     }
 
     #[cfg(unix)]
@@ -274,7 +318,7 @@ impl Reactor {
             }
         }
         // The turn's one clock read: request deadlines, the Date header and timers use it.
-        self.http.date.refresh();
+        self.clock.refresh();
         self.dispatch_readiness(sink);
         self.take_dns_answers(sink);
         self.apply_queued(sink);
@@ -349,6 +393,7 @@ impl Reactor {
             self.apply(cmd, sink);
         }
         self.inbox = inbox;
+        #[cfg(feature = "http")]
         self.flush_deferred(sink);
     }
 
@@ -362,23 +407,30 @@ impl Reactor {
             } => self.timer_add(id, deadline, interval),
             Command::TimerFree { id } => self.timer_free(id),
             Command::Listen { id, listener, opts } => self.listen(id, listener, opts, None),
+            #[cfg(feature = "http")]
             Command::HttpListen { id, listener, opts } => self.http_listen(id, listener, *opts),
+            #[cfg(feature = "http")]
             Command::HttpRespond { id, seq, response } => {
                 self.http_date_refresh();
                 self.http_respond_owned(id, seq, &response, true, sink)
             }
+            #[cfg(feature = "http")]
             Command::HttpStart { id, seq, response } => {
                 self.http_date_refresh();
                 self.http_respond_owned(id, seq, &response, false, sink)
             }
+            #[cfg(feature = "http")]
             Command::HttpChunk { id, seq, data } => {
                 self.http_response(id, seq, http_server::Part::Chunk(&data), sink)
             }
+            #[cfg(feature = "http")]
             Command::HttpFinish { id, seq } => {
                 self.http_response(id, seq, http_server::Part::End, sink)
             }
+            #[cfg(feature = "http")]
             Command::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
             Command::Ops { ops, data } => self.apply_ops(&ops, &data, None, sink),
+            #[cfg(feature = "http")]
             Command::HttpRequest { id, request } => self.client_request(id, request, sink),
             Command::CloseServer { id, closed } => {
                 self.close_server(id);
@@ -411,7 +463,9 @@ impl Reactor {
             }
             #[cfg(unix)]
             Command::ProcessExited { id } => self.process_ready(id, sink),
+            #[cfg(feature = "http")]
             Command::ClientPause { id, paused } => self.client_pause(id, paused, sink),
+            #[cfg(feature = "http")]
             Command::ClientCancel { id } => self.client_cancel(id, sink),
             Command::NotifierAdd { id, state } => self.notifier_add(id, state),
             Command::Notify { id } => self.notified(id, sink),
@@ -442,9 +496,13 @@ impl Reactor {
         self.timers.clear();
         self.pending_read.clear();
         self.pending_accept.clear();
+        #[cfg(feature = "http")]
         self.http.flush_list.clear();
         self.racers.clear();
-        self.pools = Pools::default();
+        #[cfg(feature = "http")]
+        {
+            self.pools = Pools::default();
+        }
         self.dns = DnsState::default();
         #[cfg(unix)]
         self.let_children_go();

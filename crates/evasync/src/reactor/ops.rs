@@ -5,10 +5,14 @@
 use std::time::Duration;
 
 use crate::event::{Event, EventSink};
+#[cfg(feature = "http")]
 use crate::http::parse::PreparedHeaders;
+#[cfg(feature = "http")]
 use crate::reactor::http_server::Part;
 use crate::reactor::Reactor;
-use crate::wire::ops::{decode, fields, Op};
+#[cfg(feature = "http")]
+use crate::wire::ops::fields;
+use crate::wire::ops::{decode, Op};
 
 impl Reactor {
     /// Applies `ops` (with the bytes in `data`) in order, then writes what they deferred. When
@@ -22,8 +26,9 @@ impl Reactor {
         mut results: Option<&mut [f64]>,
         sink: &mut dyn EventSink,
     ) {
-        self.http.date.refresh();
-        let now = self.http.date.instant();
+        self.clock.refresh();
+        let now = self.clock.instant();
+        #[cfg(feature = "http")]
         let mut prepared = std::mem::take(&mut self.http.prepared);
         for (i, op) in decode(ops, data).enumerate() {
             if self.stopped {
@@ -57,6 +62,7 @@ impl Reactor {
                 Op::Shutdown { id } => self.shutdown(id, sink),
                 Op::Close { id, force } => self.close(id, force, sink),
                 Op::CloseServer { id } => self.close_server(id),
+                #[cfg(feature = "http")]
                 Op::HttpResponse {
                     conn,
                     seq,
@@ -100,27 +106,41 @@ impl Reactor {
                     };
                     self.http_response(conn, seq, part, sink);
                 }
+                #[cfg(feature = "http")]
                 Op::HttpChunk { conn, seq, data } => {
                     self.http_response(conn, seq, Part::Chunk(data), sink)
                 }
+                #[cfg(feature = "http")]
                 Op::HttpFinish { conn, seq } => self.http_response(conn, seq, Part::End, sink),
+                #[cfg(feature = "http")]
                 Op::HttpCloseAfter { conn, seq } => {
                     self.http_response(conn, seq, Part::CloseAfter, sink)
                 }
+                #[cfg(feature = "http")]
                 Op::HttpCloseServer { id, graceful } => self.http_close_server(id, graceful, sink),
                 Op::EmitTicks { count } => {
                     for seq in 0..count {
                         sink.event(Event::Tick { seq });
                     }
                 }
+                // A build without HTTP has no HTTP connections for these to act on.
+                #[cfg(not(feature = "http"))]
+                Op::HttpResponse { .. }
+                | Op::HttpChunk { .. }
+                | Op::HttpFinish { .. }
+                | Op::HttpCloseAfter { .. }
+                | Op::HttpCloseServer { .. } => {}
                 Op::Unknown(_) => {}
             }
             if let Some(slot) = results.as_deref_mut().and_then(|r| r.get_mut(i)) {
                 *slot = written.map_or(-1.0, |n| n as f64);
             }
         }
-        self.http.prepared = prepared;
-        self.flush_deferred(sink);
+        #[cfg(feature = "http")]
+        {
+            self.http.prepared = prepared;
+            self.flush_deferred(sink);
+        }
     }
 }
 

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use crate::event::{Event, EventSink};
 use crate::id::Id;
-use crate::reactor::{Reactor, TimerKey, Upper};
+#[cfg(feature = "http")]
+use crate::reactor::Upper;
+use crate::reactor::{Reactor, TimerKey};
 use crate::stats;
 
 /// A user timer: one-shot or interval.
@@ -30,7 +32,7 @@ impl Reactor {
     /// Fires what is due, routing each entry to its owner. Entries scheduled during this pass
     /// wait for the next one, so no owner can keep a pass going.
     pub(super) fn fire_timers(&mut self, sink: &mut dyn EventSink) {
-        let now = self.http.date.instant();
+        let now = self.clock.instant();
         let mark = self.timers.mark();
         while let Some((deadline, key)) = self.timers.pop_expired_before(now, mark) {
             match key {
@@ -40,8 +42,11 @@ impl Reactor {
                 TimerKey::Connect(id, gen) => self.connect_timer_fired(id, gen, sink),
                 TimerKey::Stagger(id, gen) => self.stagger_fired(id, gen, sink),
                 TimerKey::AcceptRetry(id) => self.accept_retry(id, sink),
+                #[cfg(feature = "http")]
                 TimerKey::Http(id) => self.http_timer_fired(id, deadline, now, sink),
+                #[cfg(feature = "http")]
                 TimerKey::ClientTimeout(id) => self.client_timeout(id, sink),
+                #[cfg(feature = "http")]
                 TimerKey::ClientIdle(id, gen) => self.client_idle_expired(id, gen, sink),
                 TimerKey::Handshake(id) => self.handshake_timer_fired(id, sink),
                 TimerKey::UnixRetry(id, gen) => self.unix_retry(id, gen, sink),
@@ -91,9 +96,10 @@ impl Reactor {
                 | TimerKey::UnixRetry(id, g) => {
                     conns.get(&id).is_some_and(|s| s.conn.timer_gen == g)
                 }
-                TimerKey::AcceptRetry(_)
-                | TimerKey::ClientTimeout(_)
-                | TimerKey::ClientIdle(..) => true,
+                TimerKey::AcceptRetry(_) => true,
+                #[cfg(feature = "http")]
+                TimerKey::ClientTimeout(_) | TimerKey::ClientIdle(..) => true,
+                #[cfg(feature = "http")]
                 TimerKey::Http(id) => conns
                     .get(&id)
                     .is_some_and(|s| matches!(s.upper, Upper::HttpServer(_))),

@@ -14,7 +14,9 @@ use crate::error::Error;
 use crate::event::{Event, EventSink};
 use crate::id::Id;
 use crate::net::addr::Endpoint;
-use crate::reactor::{Reactor, TimerKey, TlsSide, Upper};
+#[cfg(feature = "http")]
+use crate::reactor::Upper;
+use crate::reactor::{Reactor, TimerKey, TlsSide};
 use crate::tls::session::TlsSession;
 use crate::tls::{handshake_timeout, tls_error, TlsIdentity};
 
@@ -117,6 +119,7 @@ impl Reactor {
             return;
         };
         match (&slot.upper, slot.server) {
+            #[cfg(feature = "http")]
             (Upper::HttpClient(_), _) => {}
             (_, 0) => sink.event(Event::Connected {
                 id,

@@ -452,6 +452,7 @@ impl TlsSession {
 }
 
 /// Ciphertext length of `plain` bytes sealed into records.
+#[cfg_attr(not(feature = "http"), allow(dead_code))] // used by the HTTP layers
 pub(crate) fn sealed_len(plain: usize) -> usize {
     plain + plain.div_ceil(MAX_FRAGMENT).max(1) * RECORD_OVERHEAD
 }

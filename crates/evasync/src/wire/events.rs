@@ -253,6 +253,7 @@ impl EventBatch {
             Event::Released { id } => self.push([RELEASED, id, 0, 0, 0, 0, 0, 0]),
             Event::ServerError { id, error } => self.error(SERVER_ERROR, id, &error),
             Event::Tick { seq } => self.push([TICK, seq, 0, 0, 0, 0, 0, 0]),
+            #[cfg(feature = "http")]
             Event::HttpRequest {
                 id,
                 seq,
@@ -288,6 +289,7 @@ impl EventBatch {
                     headers_len as u32,
                 ]);
             }
+            #[cfg(feature = "http")]
             Event::HttpBody { id, data, finished } => {
                 let (off, len) = self.bytes(data);
                 let kind = if finished { HTTP_BODY_END } else { HTTP_BODY };
@@ -317,6 +319,7 @@ impl EventBatch {
                 }
                 Err(e) => self.error(DNS_FAILED, id, &e),
             },
+            #[cfg(feature = "http")]
             Event::HttpResponse {
                 id,
                 status,
@@ -339,6 +342,7 @@ impl EventBatch {
                     0,
                 ]);
             }
+            #[cfg(feature = "http")]
             Event::HttpClientFailed { id, error } => self.error(HTTP_CLIENT_FAILED, id, &error),
             Event::TlsEstablished { id, info } => {
                 let off = self.arena.len();
@@ -376,6 +380,7 @@ impl EventBatch {
                     0,
                 ]);
             }
+            #[cfg(feature = "http")]
             Event::HttpResponseHead {
                 id,
                 status,
@@ -395,6 +400,7 @@ impl EventBatch {
                     0,
                 ]);
             }
+            #[cfg(feature = "http")]
             Event::HttpResponseBody { id, data, finished } => {
                 let (off, len) = self.bytes(data);
                 self.push([
@@ -419,6 +425,7 @@ impl EventBatch {
     }
 
     /// Header fields as `name NUL value NUL …`; returns their length.
+    #[cfg(feature = "http")]
     fn fields(&mut self, head_bytes: &[u8], headers: &[evasync_http1::HeaderSpan]) -> usize {
         let start = self.arena.len();
         for h in headers {

@@ -49,6 +49,8 @@ pub enum Ev {
     ResponseBody(u32, Vec<u8>, bool),
     Polled(u32, u8),
     Signal(u32, i32),
+    /// An event this kit does not copy out.
+    Other(String),
 }
 
 impl Ev {
@@ -71,6 +73,7 @@ impl Ev {
                 None => Ev::ServerError(id, error.errno),
             },
             Event::Tick { seq } => Ev::Tick(seq),
+            #[cfg(feature = "http")]
             Event::HttpRequest {
                 id,
                 seq,
@@ -87,18 +90,23 @@ impl Ev {
                 body.to_vec(),
                 complete,
             ),
+            #[cfg(feature = "http")]
             Event::HttpBody { id, data, finished } => Ev::HttpBody(id, data.to_vec(), finished),
             Event::DnsResolved { id, result, .. } => {
                 Ev::Dns(id, result.cloned().map_err(|e| e.errno))
             }
+            #[cfg(feature = "http")]
             Event::HttpResponse {
                 id, status, body, ..
             } => Ev::Response(id, status, body.to_vec()),
+            #[cfg(feature = "http")]
             Event::HttpClientFailed { id, error } => Ev::ClientFailed(id, error.kind),
             Event::TlsEstablished { id, info } => Ev::Tls(id, info.clone()),
             Event::ProcessExited { id, status } => Ev::Exited(id, status),
             Event::Notified { id } => Ev::Notified(id),
+            #[cfg(feature = "http")]
             Event::HttpResponseHead { id, status, .. } => Ev::ResponseHead(id, status),
+            #[cfg(feature = "http")]
             Event::HttpResponseBody { id, data, finished } => {
                 Ev::ResponseBody(id, data.to_vec(), finished)
             }
@@ -109,6 +117,7 @@ impl Ev {
                 id,
                 name: name.to_string(),
             },
+            other => Ev::Other(format!("{other:?}")),
         }
     }
 }

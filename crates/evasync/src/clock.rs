@@ -1,34 +1,40 @@
-//! The reactor's clock: the time and the `Date` header value, read once per turn (or batch of
-//! operations) rather than once per request or timer, and the date formatted once per second.
+//! The reactor's clock: the time (and, for the HTTP server, the `Date` header value), read once
+//! per turn (or batch of operations) rather than once per request or timer, and the date
+//! formatted once per second.
 //! One clock read per refresh: the wall-clock second is derived from the monotonic clock and a
 //! base taken from the system clock, re-taken every minute (so a changed system clock shows
 //! within a minute, as in every server that caches its date).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+#[cfg(feature = "http")]
 use evasync_http1::http_date;
 
 /// How long the wall-clock base is trusted before it is read again.
 const WALL_CLOCK_RESYNC: Duration = Duration::from_secs(60);
 
 /// The time of the current turn and its IMF-fixdate.
-pub(crate) struct DateCache {
+pub(crate) struct TurnClock {
     now: Instant,
     /// When the wall-clock base was read, and the Unix time then (seconds, fraction included).
     base: Instant,
     base_unix: Duration,
+    #[cfg(feature = "http")]
     secs: u64,
+    #[cfg(feature = "http")]
     text: Vec<u8>,
 }
 
-impl Default for DateCache {
+impl Default for TurnClock {
     fn default() -> Self {
         let now = Instant::now();
-        let mut d = DateCache {
+        let mut d = TurnClock {
             now,
             base: now,
             base_unix: unix_now(),
+            #[cfg(feature = "http")]
             secs: u64::MAX,
+            #[cfg(feature = "http")]
             text: Vec::new(),
         };
         d.refresh();
@@ -42,7 +48,7 @@ fn unix_now() -> Duration {
         .unwrap_or_default()
 }
 
-impl DateCache {
+impl TurnClock {
     /// Reads the clock (start of a turn or of a batch of operations).
     pub fn refresh(&mut self) {
         self.now = Instant::now();
@@ -52,11 +58,16 @@ impl DateCache {
             self.base_unix = unix_now();
             since = Duration::ZERO;
         }
-        let secs = (self.base_unix + since).as_secs();
-        if secs != self.secs {
-            self.secs = secs;
-            self.text = http_date(secs).into_bytes();
+        #[cfg(feature = "http")]
+        {
+            let secs = (self.base_unix + since).as_secs();
+            if secs != self.secs {
+                self.secs = secs;
+                self.text = http_date(secs).into_bytes();
+            }
         }
+        #[cfg(not(feature = "http"))]
+        let _ = since;
     }
 
     /// Sets the clock to `now` (a harness that moves time itself).
@@ -66,6 +77,7 @@ impl DateCache {
     }
 
     /// The date as header value bytes.
+    #[cfg(feature = "http")]
     pub fn date(&self) -> &[u8] {
         &self.text
     }
