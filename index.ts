@@ -1,6 +1,7 @@
 /**
- * evasync: cl-async for Node.js. The public API (see README and API.md): the event loop,
- * timers, TCP sockets and servers, the HTTP/1.1 server, conditions and stats.
+ * evasync: cl-async for Node.js. The public API (see the README): the event loop,
+ * timers, TCP and Unix sockets, TLS, DNS, the HTTP/1.1 server and client, asyncio's
+ * Protocol/Transport, processes, signals, notifiers, pollers, conditions and stats.
  */
 export {
   addEventLoopExitCallback,

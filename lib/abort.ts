@@ -1,5 +1,5 @@
 /**
- * `AbortSignal` support (API.md §15): a signal covers an operation until its result; aborting
+ * `AbortSignal` support: a signal covers an operation until its result; aborting
  * before that cancels the work and rejects (or reaches `eventCb`) with the signal's reason.
  */
 import { shown } from './args';

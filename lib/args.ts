@@ -1,7 +1,7 @@
 /**
  * Argument checks shared by every export: messages name the argument and quote the value as
  * `util.inspect` shows it, with its type — `port must be an integer from 0 to 65535, not
- * '8080' (string)` (API.md conventions).
+ * '8080' (string)`.
  */
 import { inspect } from 'node:util';
 

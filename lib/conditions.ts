@@ -1,5 +1,5 @@
 /**
- * Conditions (API.md §9): the classes passed to `eventCb`, all extending `Error`, each with a
+ * Conditions: the classes passed to `eventCb`, all extending `Error`, each with a
  * stable string `code` (also static on its class). Thrown only where stated (`SocketClosed` by
  * operations on a closed socket, `EventLoopError` for loop misuse).
  */

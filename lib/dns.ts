@@ -1,5 +1,5 @@
 /**
- * DNS (API.md §3): lookups through the engine's resolver (hickory on its own thread), with the
+ * DNS: lookups through the engine's resolver (hickory on its own thread), with the
  * system configuration or per-loop name servers, answers cached by TTL. IP literals resolve
  * without a query, still asynchronously.
  */
@@ -222,7 +222,7 @@ function literal(host: string, family: 0 | 4 | 6): { literal: LookupAddress[] } 
 }
 
 /**
- * The first address of `host` (API.md §3): `resolveCb(address, family)` or, without callbacks,
+ * The first address of `host`: `resolveCb(address, family)` or, without callbacks,
  * a Promise of `{ address, family }`. Failures are `DnsError` with `errcode` ENOTFOUND, ENODATA,
  * ETIMEOUT, ESERVFAIL or ECONNREFUSED.
  */

@@ -1,5 +1,5 @@
 /**
- * The HTTP/1.1 client (API.md §6, §15): requests go to the engine, which pools keep-alive
+ * The HTTP/1.1 client: requests go to the engine, which pools keep-alive
  * connections per origin, frames responses and retries an idempotent request once when a reused
  * connection turns out closed. Callback and Promise forms; redirects are followed here; an
  * `AbortSignal` cancels; `streamBody` hands the body over as a stream with backpressure.
@@ -30,10 +30,10 @@ export interface HttpClientOpts {
   maxRedirects?: number;
   /** Most connections to one origin at once (default 64); requests beyond wait. */
   maxConnections?: number;
-  /** TLS client options for `https://` (API.md §8); verification is on by default. Connections
+  /** TLS client options for `https://`; verification is on by default. Connections
    * are pooled per origin and per TLS options (compared by value). */
   tls?: TlsOptions;
-  /** Speak to this Unix socket (API.md §12); the URL's host goes in `Host`. Connections are
+  /** Speak to this Unix socket; the URL's host goes in `Host`. Connections are
    * pooled per socket path; a redirect to another origin leaves the socket. */
   socketPath?: string;
   /** Cancels the request until the response (its head with `streamBody`) is in. */
@@ -254,7 +254,7 @@ function send(loop: Loop, url: URL, opts: HttpClientOpts, stream: boolean, done:
 }
 
 /**
- * Sends an HTTP request (API.md §6). With `requestCb`, it is called as
+ * Sends an HTTP request. With `requestCb`, it is called as
  * `requestCb(status, headers, body)` and failures go to `eventCb` (else `defaultEventCb`);
  * without callbacks, returns a Promise of an {@link HttpClientResponse} that rejects with the
  * condition (bad arguments included). Adds `Host`, `Content-Length` and `User-Agent` when absent.
@@ -340,5 +340,5 @@ function start(loop: Loop, uri: string, opts: HttpClientOpts, stream: boolean, f
   send(loop, url, current, stream, onDone);
 }
 
-/** Alias of `httpClient` (API.md §6). */
+/** Alias of `httpClient`. */
 export const httpRequest = httpClient;

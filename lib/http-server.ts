@@ -1,5 +1,5 @@
 /**
- * The HTTP/1.1 server (API.md §5). The engine parses, frames, orders pipelined responses and
+ * The HTTP/1.1 server. The engine parses, frames, orders pipelined responses and
  * enforces limits and timeouts; this side turns request records into `HttpRequest` objects
  * (fields decoded only when read) and responses into one native call each.
  */
@@ -20,7 +20,7 @@ export type HeadersInit = Array<[string, string | number]> | Record<string, stri
 /** `requestCb` of `httpServer`. */
 export type RequestCb = (req: HttpRequest) => void;
 
-/** Options of `httpServer` (API.md §5). Times in seconds. */
+/** Options of `httpServer`. Times in seconds. */
 export interface HttpServerOpts {
   eventCb?: EventCb;
   backlog?: number;
@@ -39,7 +39,7 @@ export interface HttpServerOpts {
   maxRequestsPerConnection?: number;
   /** Call `requestCb` once the head is in and deliver the body through `req.onBody`. */
   streamBody?: boolean;
-  /** Serve HTTPS (API.md §8): ALPN offers `http/1.1` unless `tls.alpn` says otherwise. */
+  /** Serve HTTPS: ALPN offers `http/1.1` unless `tls.alpn` says otherwise. */
   tls?: TlsOptions;
 }
 
@@ -151,7 +151,7 @@ function keep(arena: Buffer, off: number, len: number): [Buffer, number] {
   return [slab, at];
 }
 
-/** A request (API.md §5). Text fields are decoded from the batch arena when first read. */
+/** A request. Text fields are decoded from the batch arena when first read. */
 export class HttpRequest {
   /** The connection it came on. */
   readonly socket: HttpConnection;
@@ -452,14 +452,14 @@ export function encodeFields(fn: string, headers: HeadersInit | undefined): stri
   return s;
 }
 
-/** Where `httpServer` listens on a Unix socket (API.md §12). */
+/** Where `httpServer` listens on a Unix socket. */
 export interface UnixBind {
   path: string;
   /** Permission bits of the socket file, set before it listens. */
   mode?: number;
 }
 
-/** An HTTP server (API.md §5). */
+/** An HTTP server. */
 export class HttpServer {
   /** @internal */
   readonly loop: Loop;
@@ -540,7 +540,7 @@ export class HttpServer {
     loop.release();
   }
 
-  /** @internal Calls `requestCb` under the §5/§9 error policy; a returned promise that rejects
+  /** @internal Calls `requestCb` under the error policy of `catchAppErrors`; a returned promise that rejects
    * counts as a throw. */
   dispatch(req: HttpRequest): void {
     let result: unknown;
@@ -557,7 +557,7 @@ export class HttpServer {
 
   /** The application failed on `req`: with `catchAppErrors` the client gets 500 if no response
    * was started, else what was given is delivered (a started response ended) before the
-   * connection closes; the error goes to `eventCb` (§9), or ends the loop. */
+   * connection closes; the error goes to `eventCb`, or ends the loop. */
   #appFailed(req: HttpRequest, err: unknown): void {
     const loop = this.loop;
     if (!loop.running) return;
@@ -639,7 +639,7 @@ export class HttpServer {
 }
 
 /**
- * Serves HTTP/1.1 on `bind:port` (API.md §5). Listening when it returns; a bind failure goes to
+ * Serves HTTP/1.1 on `bind:port`. Listening when it returns; a bind failure goes to
  * `eventCb` (or `defaultEventCb`) and the returned server is closed.
  */
 export function httpServer(
@@ -705,7 +705,7 @@ function positive(name: string, v: unknown): number | undefined {
 }
 
 /**
- * Sends the whole response to `req` (API.md §5): `Content-Length`, `Date` and `Connection` are
+ * Sends the whole response to `req`: `Content-Length`, `Date` and `Connection` are
  * added when absent; no body for HEAD, 204 and 304. Throws `TypeError` (nothing sent) for a
  * header with CR, LF or NUL, and `HttpError` for a second response to the same request.
  */

@@ -1,5 +1,5 @@
 /**
- * The event loop (API.md §1, §9, §10): one per JS thread. Owns the native loop, the registries
+ * The event loop: one per JS thread. Owns the native loop, the registries
  * (id → timer, socket, server), the count of what keeps the loop alive, the dispatcher that turns
  * event batches into callbacks, and the application-error policy.
  */
@@ -54,7 +54,7 @@ export interface Acceptor {
   sniRequest?(id: number, name: string): void;
 }
 
-/** What `stats()` returns (API.md §10). */
+/** What `stats()` returns. */
 export interface Stats {
   incomingTcpConnections: number;
   outgoingTcpConnections: number;
@@ -62,7 +62,7 @@ export interface Stats {
   outgoingHttpConnections: number;
   openDnsQueries: number;
   activeTimers: number;
-  /** Signal handlers of this loop (§13). */
+  /** Signal handlers of this loop. */
   signalHandlers: number;
   /** Active idlers. */
   idlers: number;
@@ -364,7 +364,7 @@ export class Loop {
   }
 
   /**
-   * Runs a user callback under the §9 policy: an exception goes to `eventCb` (or
+   * Runs a user callback under the `catchAppErrors` policy: an exception goes to `eventCb` (or
    * `defaultEventCb`) when `catchAppErrors` is on, else it ends the loop.
    */
   callApp(eventCb: ((ev: any) => void) | undefined, fn: (...args: any[]) => unknown, ...args: unknown[]): void {
@@ -535,7 +535,7 @@ export function currentLoop(): Loop | null {
 /**
  * Starts the reactor, runs `startFn` inside it, and resolves when nothing is left to do (or on
  * `exitEventLoop()`), after the exit callbacks ran. Rejects with an application error that
- * escaped (§9). Throws `EventLoopError` synchronously if a loop already runs on this thread.
+ * escaped. Throws `EventLoopError` synchronously if a loop already runs on this thread.
  */
 export function startEventLoop(startFn: () => unknown, opts: EventLoopOptions = {}): Promise<void> {
   if (current !== null) throw new EventLoopError('an event loop is already running on this thread');

@@ -1,5 +1,5 @@
 /**
- * Child processes (API.md §14, cl-async's `spawn`/`process-kill`): the engine starts the child
+ * Child processes (cl-async's `spawn`/`process-kill`): the engine starts the child
  * on this thread (a failure throws at once, shaped as Node's system error), its pipes are
  * `Socket`s with every socket operation, its exit is watched without SIGCHLD (a pidfd on
  * Linux) and reported to `exitCb`.

@@ -1,5 +1,5 @@
 /**
- * asyncio's Protocol/Transport API (API.md §7) over the engine's sockets: `createServer`,
+ * asyncio's Protocol/Transport API over the engine's sockets: `createServer`,
  * `createConnection`, `Transport`, `Server`. Where the contract is silent, asyncio's selector
  * transports are the reference. Sockets under a transport are half-open in the engine: the
  * transport decides what the peer's EOF means (`eofReceived`'s return value).
@@ -48,7 +48,7 @@ export class Transport {
     this.#protocol = protocol;
   }
 
-  /** Calls a protocol method under §7/§9: an exception goes to `defaultEventCb` with
+  /** Calls a protocol method under asyncio's rules and `catchAppErrors`: an exception goes to `defaultEventCb` with
    * `catchAppErrors` (the transport is aborted and `connectionLost` gets the exception), or ends
    * the loop without it. */
   #call<K extends keyof Protocol>(name: K, ...args: Parameters<NonNullable<Protocol[K]>>): ReturnType<NonNullable<Protocol[K]>> | undefined {
@@ -289,7 +289,7 @@ function transportCallbacks(onMade: (s: Socket) => void): Callbacks {
 export interface ConnectionOptions {
   family?: 0 | 4 | 6;
   localAddress?: string;
-  /** Speak TLS (API.md §8); `true` (asyncio's `ssl=True`) means the defaults. */
+  /** Speak TLS; `true` (asyncio's `ssl=True`) means the defaults. */
   tls?: TlsOptions | boolean;
   /** asyncio's name for `tls`. */
   ssl?: TlsOptions | boolean;
@@ -372,7 +372,7 @@ export interface CreateServerOptions {
   reusePort?: boolean;
   /** Listen on this inherited descriptor. */
   sock?: number;
-  /** Speak TLS (API.md §8). */
+  /** Speak TLS. */
   tls?: TlsOptions | boolean;
   /** asyncio's name for `tls`. */
   ssl?: TlsOptions | boolean;

@@ -1,5 +1,5 @@
 /**
- * Stream mode (API.md §4 `socket.stream`): a Node `Duplex` over a socket with real
+ * Stream mode (`socket.stream`): a Node `Duplex` over a socket with real
  * backpressure both ways. Reading: when `push()` says the readable buffer is full, reading is
  * disabled in the reactor (TCP slows the peer) until `_read` asks again. Writing: a chunk is
  * acknowledged at once while the socket's write buffer is under its high watermark, else when

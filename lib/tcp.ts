@@ -1,5 +1,5 @@
 /**
- * TCP (API.md §4): buffered sockets in cl-async's shape over the engine's sockets. The engine
+ * TCP: buffered sockets in cl-async's shape over the engine's sockets. The engine
  * owns the bytes; this side keeps callbacks, counters and the loop's accounting, and learns
  * what reached the kernel from `Flushed` events (asked for with each write's threshold).
  */
@@ -26,7 +26,7 @@ export type ReadCb = (socket: Socket, data: Buffer) => void;
 /** `readCb` of a stream-mode socket: its `Duplex` (see {@link ReadCb}). */
 export type StreamReadCb = (socket: Socket, stream: Duplex) => void;
 /**
- * Receives conditions (§9): a `ConnectionInfo` (`ConnectionEof`, or a `ConnectionError`
+ * Receives conditions: a `ConnectionInfo` (`ConnectionEof`, or a `ConnectionError`
  * subclass), and with `catchAppErrors` what a callback threw, or an abort's reason.
  */
 export type EventCb = (ev: ConnectionInfo | Error) => void;
@@ -47,7 +47,7 @@ export interface ConnectOpts {
   family?: 0 | 4 | 6;
   allowHalfOpen?: boolean;
   drainCb?: (s: Socket) => void;
-  /** Speak TLS (API.md §8): `connectCb` runs once the handshake is done. */
+  /** Speak TLS: `connectCb` runs once the handshake is done. */
   tls?: TlsOptions;
   /** Cancels the connect (the socket is closed, `eventCb` gets the reason) until connected. */
   signal?: AbortSignal;
@@ -69,7 +69,7 @@ export interface ServerOpts {
   allowHalfOpen?: boolean;
   drainCb?: (s: Socket) => void;
   keepAlive?: number | null;
-  /** Speak TLS (API.md §8): `connectCb` runs after the handshake; failed handshakes go to `eventCb`. */
+  /** Speak TLS: `connectCb` runs after the handshake; failed handshakes go to `eventCb`. */
   tls?: TlsOptions;
 }
 
@@ -134,7 +134,7 @@ export class Socket {
   fd = -1;
   /** Bytes received. */
   bytesRead = 0;
-  /** What the TLS handshake established; null for a plain socket (API.md §8). */
+  /** What the TLS handshake established; null for a plain socket. */
   tls: TlsInfo | null = null;
   /** @internal A STARTTLS in progress: settled by the handshake or the socket's failure
    * (`failed` returns true when it delivered the condition itself). */
@@ -958,7 +958,7 @@ function beginStartTls(
 }
 
 /**
- * @internal A child process's pipe end (API.md §14): a socket from the start (no connect), with
+ * @internal A child process's pipe end: a socket from the start (no connect), with
  * no address and counted in no stats but its process's `processes`.
  */
 export function childPipe(loop: Loop, id: number, cbs: Callbacks): Socket {
@@ -975,7 +975,7 @@ export function socketCallbacks(readCb: ReadCb | null | undefined, opts: Connect
   return callbacksOf(readCb, opts);
 }
 
-// ----- Unix domain sockets (API.md §12) -----
+// ----- Unix domain sockets -----
 
 /** The longest Unix socket path the platform takes, in bytes (sun_path less its NUL). */
 const MAX_PIPE_PATH = 107;

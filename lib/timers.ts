@@ -1,5 +1,5 @@
 /**
- * Timers (API.md §2): `delay`, `interval`, the deprecated `timer`, and the `Timer` handle. The
+ * Timers: `delay`, `interval`, the deprecated `timer`, and the `Timer` handle. The
  * deadlines live in the reactor's timer queue; this side keeps the callback and the loop's
  * alive count (an unref'd timer does not hold the loop).
  */

@@ -1,5 +1,5 @@
 /**
- * TLS (API.md §8): options checked and normalised for the engine, what a handshake established
+ * TLS: options checked and normalised for the engine, what a handshake established
  * (`socket.tls`), the error codes, SNI callbacks and STARTTLS. The engine does the protocol
  * (rustls); this side only converts.
  */
@@ -20,7 +20,7 @@ export interface CertKey {
   key: Pem;
 }
 
-/** TLS options (API.md §8). */
+/** TLS options. */
 export interface TlsOptions {
   /** This end's certificate chain, PEM, leaf first (required for a server). */
   cert?: Pem | Pem[];

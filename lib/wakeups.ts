@@ -1,5 +1,5 @@
 /**
- * Signals, idlers, notifiers and pollers (API.md §13), and file watching (§14).
+ * Signals, idlers, notifiers and pollers, and file watching.
  *
  * Signals and file watching are Node's own (`process.on`, `fs.watch`): Node already owns the
  * process's signal handlers and the platform's file-change API, and a second owner would fight
