@@ -225,6 +225,11 @@ function literal(host: string, family: 0 | 4 | 6): { literal: LookupAddress[] } 
  * The first address of `host`: `resolveCb(address, family)` or, without callbacks,
  * a Promise of `{ address, family }`. Failures are `DnsError` with `errcode` ENOTFOUND, ENODATA,
  * ETIMEOUT, ESERVFAIL or ECONNREFUSED.
+ * @example
+ * ```ts
+ * const { address, family } = await as.dnsLookup('example.com');
+ * as.dnsLookup('example.com', (address, family) => console.log(address, family), (ev) => console.error(ev));
+ * ```
  */
 export function dnsLookup(host: string, opts?: LookupOpts): Promise<LookupAddress>;
 export function dnsLookup(
@@ -278,7 +283,13 @@ export function dnsLookup(
   return p as Promise<LookupAddress> | undefined;
 }
 
-/** Every address of `host`: IPv4 ones first, then IPv6. */
+/**
+ * Every address of `host`: IPv4 ones first, then IPv6.
+ * @example
+ * ```ts
+ * for (const { address, family } of await as.dnsLookupAll('example.com')) console.log(family, address);
+ * ```
+ */
 export function dnsLookupAll(host: string, opts: LookupOpts = {}): Promise<LookupAddress[]> {
   const loop = requireLoop();
   let family: 0 | 4 | 6 = 0;
@@ -303,7 +314,13 @@ export interface ReverseLookupOpts {
   signal?: AbortSignal;
 }
 
-/** The host name of `ip` (PTR): `resolveCb(name)` or a Promise of it. */
+/**
+ * The host name of `ip` (PTR): `resolveCb(name)` or a Promise of it.
+ * @example
+ * ```ts
+ * console.log(await as.reverseDnsLookup('127.0.0.1')); // 'localhost'
+ * ```
+ */
 export function reverseDnsLookup(ip: string, opts?: ReverseLookupOpts): Promise<string>;
 export function reverseDnsLookup(ip: string, resolveCb: (name: string) => void, eventCb?: EventCb, opts?: ReverseLookupOpts): void;
 export function reverseDnsLookup(
@@ -333,6 +350,10 @@ export function reverseDnsLookup(
  * Replaces the system's name servers for this loop (`'127.0.0.1:5353'`, `'[::1]:53'`, or a bare
  * IP for port 53); `/etc/hosts` is still read first, search domains are not applied. `[]` goes
  * back to the system's configuration.
+ * @example
+ * ```ts
+ * as.setDnsServers(['127.0.0.1:5353', '[::1]:53'], { timeout: 2, attempts: 2 });
+ * ```
  */
 export function setDnsServers(servers: string[], opts: DnsServerOpts = {}): void {
   const loop = requireLoop();
@@ -350,7 +371,13 @@ export function setDnsServers(servers: string[], opts: DnsServerOpts = {}): void
   forget(loop);
 }
 
-/** Drops every cached answer (positive and negative). */
+/**
+ * Drops every cached answer (positive and negative).
+ * @example
+ * ```ts
+ * as.dnsCacheClear(); // the next lookups ask the servers again
+ * ```
+ */
 export function dnsCacheClear(): void {
   const loop = requireLoop();
   forget(loop);

@@ -87,6 +87,7 @@ export class HttpClientResponse<B extends Buffer | Readable = Buffer> {
   }
 }
 
+/** `requestCb` of the callback form: the status, the header fields in order, the whole body. */
 export type ResponseCb = (status: number, headers: Array<[string, string]>, body: Buffer) => void;
 
 const DEFAULT_MAX_CONNECTIONS = 64;
@@ -340,5 +341,11 @@ function start(loop: Loop, uri: string, opts: HttpClientOpts, stream: boolean, f
   send(loop, url, current, stream, onDone);
 }
 
-/** Alias of `httpClient`. */
+/**
+ * Alias of `httpClient`.
+ * @example
+ * ```ts
+ * const res = await as.httpRequest('http://127.0.0.1:8080/health', { timeout: 2 });
+ * ```
+ */
 export const httpRequest = httpClient;

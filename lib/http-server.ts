@@ -353,6 +353,7 @@ export class HttpRequest {
     return `HttpRequest ${this.method} ${this.uri} HTTP/${this.httpVersion} ${JSON.stringify(this.headers)} body ${this.body.length} bytes`;
   }
 
+  /** What `console.log` shows: {@link HttpRequest.toString}. */
   [inspect.custom](): string {
     return this.toString();
   }
@@ -641,6 +642,16 @@ export class HttpServer {
 /**
  * Serves HTTP/1.1 on `bind:port`. Listening when it returns; a bind failure goes to
  * `eventCb` (or `defaultEventCb`) and the returned server is closed.
+ * @example
+ * ```ts
+ * const server = as.httpServer('127.0.0.1', 8080, (req) => {
+ *   as.httpResponse(req, {
+ *     headers: [['Content-Type', 'text/plain']],
+ *     body: `hello ${req.resource}`,
+ *   });
+ * }, { keepAliveTimeout: 5, maxBodySize: 1 << 20 });
+ * // later: await server.close();
+ * ```
  */
 export function httpServer(
   bind: string | null | undefined | UnixBind,
@@ -708,6 +719,10 @@ function positive(name: string, v: unknown): number | undefined {
  * Sends the whole response to `req`: `Content-Length`, `Date` and `Connection` are
  * added when absent; no body for HEAD, 204 and 304. Throws `TypeError` (nothing sent) for a
  * header with CR, LF or NUL, and `HttpError` for a second response to the same request.
+ * @example
+ * ```ts
+ * as.httpResponse(req, { status: 404, headers: { 'Content-Type': 'text/plain' }, body: 'not here' });
+ * ```
  */
 export function httpResponse(req: HttpRequest, opts: ResponseOpts = {}): void {
   if (!(req instanceof HttpRequest)) throw new TypeError(`httpResponse: req must be an HttpRequest, not ${shown(req)}`);

@@ -536,6 +536,13 @@ export function currentLoop(): Loop | null {
  * Starts the reactor, runs `startFn` inside it, and resolves when nothing is left to do (or on
  * `exitEventLoop()`), after the exit callbacks ran. Rejects with an application error that
  * escaped. Throws `EventLoopError` synchronously if a loop already runs on this thread.
+ * @example
+ * ```ts
+ * await as.startEventLoop(() => {
+ *   as.delay(() => console.log('half a second later'), { time: 0.5 });
+ * }, { catchAppErrors: true });
+ * // resolves once nothing is left to do
+ * ```
  */
 export function startEventLoop(startFn: () => unknown, opts: EventLoopOptions = {}): Promise<void> {
   if (current !== null) throw new EventLoopError('an event loop is already running on this thread');
@@ -566,23 +573,48 @@ export function startEventLoop(startFn: () => unknown, opts: EventLoopOptions = 
   return loop.promise;
 }
 
-/** Closes everything the loop holds (pending writes dropped) and makes its promise resolve. */
+/**
+ * Closes everything the loop holds (pending writes dropped) and makes its promise resolve.
+ * @example
+ * ```ts
+ * as.signalHandler('SIGINT', () => as.exitEventLoop()); // closes everything, then the loop's promise resolves
+ * ```
+ */
 export function exitEventLoop(): void {
   current?.finish();
 }
 
-/** Runs `fn` once when the loop exits, however it exits. */
+/**
+ * Runs `fn` once when the loop exits, however it exits.
+ * @example
+ * ```ts
+ * as.addEventLoopExitCallback(() => console.log('loop over; stats:', as.stats().activeTimers));
+ * ```
+ */
 export function addEventLoopExitCallback(fn: () => void): void {
   if (typeof fn !== 'function') throw new TypeError(`addEventLoopExitCallback: fn must be a function, not ${shown(fn)}`);
   requireLoop().addExitCallback(fn);
 }
 
-/** True while a loop runs on this thread. */
+/**
+ * True while a loop runs on this thread.
+ * @example
+ * ```ts
+ * if (!as.eventLoopRunning()) await as.startEventLoop(main);
+ * ```
+ */
 export function eventLoopRunning(): boolean {
   return current !== null;
 }
 
-/** Counters of the running loop; every field 0 with no loop running. */
+/**
+ * Counters of the running loop; every field 0 with no loop running.
+ * @example
+ * ```ts
+ * const s = as.stats();
+ * console.log(s.incomingTcpConnections, s.activeTimers, s.bytesRead, s.driver);
+ * ```
+ */
 export function stats(): Stats {
   if (current === null) return { ...ZERO_STATS };
   return current.stats();

@@ -85,6 +85,7 @@ export class Process {
     return this.#loop;
   }
 
+  /** `Process<pid>`, and whether it exited. */
   toString(): string {
     return `Process<${this.pid}${this.exited ? ', exited' : ''}>`;
   }
@@ -130,6 +131,13 @@ function spawnError(path: string, args: string[], errno: number, message: string
  * (the given `env`'s, else this process's). Returns the process and its pipe sockets (null for
  * 'ignore'/'inherit'). Throws Node's system error (`code: 'ENOENT'`, `syscall`, `path`,
  * `spawnargs`) when the child cannot start.
+ * @example
+ * ```ts
+ * const { process, output } = as.spawn('/bin/ls', ['-l', '/'], {
+ *   output: { pipe: { readCb: (_s, data) => console.log(data.toString()) } },
+ *   exitCb: (_p, status, signal) => console.log('exited', status, signal),
+ * });
+ * ```
  */
 export function spawn(
   path: string,
@@ -174,7 +182,14 @@ export function spawn(
   };
 }
 
-/** Sends `signal` (a name or number, default 'SIGTERM'); false if it had already exited. */
+/**
+ * Sends `signal` (a name or number, default 'SIGTERM'); false if it had already exited.
+ * @example
+ * ```ts
+ * const { process } = as.spawn('/bin/sleep', ['60']);
+ * as.processKill(process, 'SIGTERM'); // exitCb gets (process, null, 'SIGTERM')
+ * ```
+ */
 export function processKill(process: Process, signal: string | number = 'SIGTERM'): boolean {
   if (!(process instanceof Process)) throw new TypeError(`processKill: process must be a Process, not ${shown(process)}`);
   const n = signalNumber('processKill', signal);
@@ -183,18 +198,30 @@ export function processKill(process: Process, signal: string | number = 'SIGTERM
 }
 
 /** Signal numbers of this platform (`as.SIGINT`), from `os.constants.signals`. */
-export const {
-  SIGHUP,
-  SIGINT,
-  SIGQUIT,
-  SIGTERM,
-  SIGUSR1,
-  SIGUSR2,
-  SIGPIPE,
-  SIGALRM,
-  SIGCHLD,
-  SIGCONT,
-  SIGWINCH,
-  SIGKILL,
-  SIGSTOP,
-} = osConstants.signals;
+const signals = osConstants.signals;
+/** Hang-up: the terminal went away; daemons often reload on it. */
+export const SIGHUP: number = signals.SIGHUP;
+/** Interrupt (Ctrl-C). */
+export const SIGINT: number = signals.SIGINT;
+/** Quit, with a core dump by default. */
+export const SIGQUIT: number = signals.SIGQUIT;
+/** Polite termination: the default of `processKill`. */
+export const SIGTERM: number = signals.SIGTERM;
+/** User-defined (Node uses it for its inspector). */
+export const SIGUSR1: number = signals.SIGUSR1;
+/** User-defined. */
+export const SIGUSR2: number = signals.SIGUSR2;
+/** Write to a pipe with no reader. */
+export const SIGPIPE: number = signals.SIGPIPE;
+/** Timer alarm. */
+export const SIGALRM: number = signals.SIGALRM;
+/** A child changed state (evasync never relies on it). */
+export const SIGCHLD: number = signals.SIGCHLD;
+/** Continue a stopped process. */
+export const SIGCONT: number = signals.SIGCONT;
+/** The terminal window changed size. */
+export const SIGWINCH: number = signals.SIGWINCH;
+/** Kill; cannot be caught. */
+export const SIGKILL: number = signals.SIGKILL;
+/** Stop; cannot be caught. */
+export const SIGSTOP: number = signals.SIGSTOP;

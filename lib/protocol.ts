@@ -13,12 +13,17 @@ import { checkFunction, shown } from './args';
 
 /** asyncio's Protocol, camelCased. Every method is optional. */
 export interface Protocol {
+  /** The connection is up (after the TLS handshake); keep the transport to write with. */
   connectionMade?(transport: Transport): void;
+  /** Bytes arrived (no framing: any split of what the peer sent). */
   dataReceived?(data: Buffer): void;
   /** A truthy return keeps the write side open (half-close); falsy closes the transport. */
   eofReceived?(): boolean | void;
+  /** The connection is gone: `null` after a normal close, else the condition or the exception. */
   connectionLost?(exc: Error | null): void;
+  /** The transport's write buffer went over its high watermark: stop writing. */
   pauseWriting?(): void;
+  /** The write buffer drained to its low watermark: write again. */
   resumeWriting?(): void;
 }
 
@@ -212,6 +217,7 @@ export class Transport {
     this.#protocol = protocol;
   }
 
+  /** The protocol this transport calls. */
   getProtocol(): Protocol {
     return this.#protocol;
   }
@@ -223,12 +229,14 @@ export class Transport {
     this.#socket.setReading(false);
   }
 
+  /** Starts `dataReceived` again after `pauseReading()`. */
   resumeReading(): void {
     if (this.#reading || this.#closing) return;
     this.#reading = true;
     this.#socket.setReading(true);
   }
 
+  /** Whether `dataReceived` may run (not paused, not closing). */
   isReading(): boolean {
     return this.#reading && !this.#closing;
   }
@@ -250,6 +258,7 @@ export class Transport {
     return this.#socket.getWriteBufferLimits();
   }
 
+  /** Bytes written but not yet handed to the kernel (0 after `abort()`). */
   getWriteBufferSize(): number {
     return this.#socket.writeBufferSize;
   }
@@ -316,7 +325,16 @@ function tlsOf(opts: ConnectionOptions | CreateServerOptions | UnixConnectionOpt
 }
 
 /** Connects and resolves `[transport, protocol]` after `connectionMade` ran; rejects with the
- * connection's condition (ConnectionRefused, DnsError, ConnectionTimeout, …). */
+ * connection's condition (ConnectionRefused, DnsError, ConnectionTimeout, …).
+ * @example
+ * ```ts
+ * class Client implements as.Protocol {
+ *   connectionMade(t: as.Transport) { t.write('hello'); }
+ *   dataReceived(data: Buffer) { console.log(data.toString()); }
+ * }
+ * const [transport, protocol] = await as.createConnection(() => new Client(), '127.0.0.1', 7000);
+ * ```
+ */
 export function createConnection<P extends Protocol>(
   protocolFactory: () => P,
   host: string,
@@ -417,6 +435,7 @@ export class Server {
     return this.#servers.map((s) => ({ address: s.address, port: s.port, family: s.address.includes(':') ? 6 : 4 }));
   }
 
+  /** Whether the server accepts connections (after `startServing()`, before `close()`). */
   isServing(): boolean {
     return this.#serving && !this.#closed;
   }
@@ -483,7 +502,17 @@ function hostsFor(host: string | string[] | null | undefined, family: number): s
 
 /** Listens on `host` (null: `0.0.0.0` and `::`; a list: each distinct host) and `port` (0: one
  * free port, shared by every host), making a protocol per connection. Rejects with
- * `AddressInUse` when the port is taken. */
+ * `AddressInUse` when the port is taken.
+ * @example
+ * ```ts
+ * class Echo implements as.Protocol {
+ *   t?: as.Transport;
+ *   connectionMade(t: as.Transport) { this.t = t; }
+ *   dataReceived(data: Buffer) { this.t!.write(data); }
+ * }
+ * const server = await as.createServer(() => new Echo(), '127.0.0.1', 7000);
+ * ```
+ */
 export function createServer(
   protocolFactory: () => Protocol,
   host: string | string[] | null,
@@ -558,7 +587,12 @@ export interface UnixConnectionOptions {
 }
 
 /** asyncio's `create_unix_connection`: resolves `[transport, protocol]` once `connectionMade`
- * ran; `getExtraInfo('peername')` is the path. */
+ * ran; `getExtraInfo('peername')` is the path.
+ * @example
+ * ```ts
+ * const [transport] = await as.createUnixConnection(() => new Client(), '/tmp/echo.sock');
+ * ```
+ */
 export function createUnixConnection<P extends Protocol>(
   protocolFactory: () => P,
   path: string,
@@ -617,7 +651,12 @@ export interface UnixServerOptions {
 }
 
 /** asyncio's `create_unix_server`: listens on `path`, a protocol per connection;
- * `Server.close()` removes the socket file. */
+ * `Server.close()` removes the socket file.
+ * @example
+ * ```ts
+ * const server = await as.createUnixServer(() => new Echo(), '/tmp/echo.sock');
+ * ```
+ */
 export function createUnixServer(protocolFactory: () => Protocol, path: string, opts: UnixServerOptions = {}): Promise<Server> {
   const loop = requireLoop();
   if (typeof protocolFactory !== 'function') return Promise.reject(new TypeError('createUnixServer: protocolFactory must be a function'));

@@ -33,19 +33,33 @@ export type EventCb = (ev: ConnectionInfo | Error) => void;
 
 /** Options of `tcpConnect`. */
 export interface ConnectOpts {
+  /** Conditions: refused, timeouts, reset, EOF, DNS and TLS failures (see {@link EventCb}). */
   eventCb?: EventCb;
+  /** Runs once the connection is up (after the TLS handshake with `tls`). */
   connectCb?: (s: Socket) => void;
+  /** Runs once the bytes of `data` (and of writes before the next `writeCb`) are written. */
   writeCb?: (s: Socket) => void;
+  /** Bytes to send as soon as the connection is up. */
   data?: Data;
+  /** Seconds without incoming data (while reading is enabled) → `ConnectionTimeout`; null: none. */
   readTimeout?: number | null;
+  /** Seconds a pending write may make no progress → `ConnectionTimeout` and a reset; null: none. */
   writeTimeout?: number | null;
+  /** Seconds for resolving, connecting (and the TLS handshake) → `ConnectionTimeout`. */
   connectTimeout?: number | null;
+  /** Stream mode: read through `socket.stream`, a Node `Duplex` with backpressure. */
   stream?: boolean;
+  /** `TCP_NODELAY` (default true). */
   noDelay?: boolean;
+  /** TCP keep-alive probes after this many idle seconds; null or absent: off. */
   keepAlive?: number | null;
+  /** Local IP to bind before connecting. */
   localAddress?: string;
+  /** Address family to resolve and connect with: 4, 6, or 0 (default) for both, Happy Eyeballs. */
   family?: 0 | 4 | 6;
+  /** Keep the write side open after the peer's EOF (default false: close once flushed). */
   allowHalfOpen?: boolean;
+  /** Runs when the write buffer falls back to its low watermark after a write returned false. */
   drainCb?: (s: Socket) => void;
   /** Speak TLS: `connectCb` runs once the handshake is done. */
   tls?: TlsOptions;
@@ -55,19 +69,33 @@ export interface ConnectOpts {
 
 /** Options of `tcpServer` (the 4th argument, or an event callback alone). */
 export interface ServerOpts {
+  /** The server's conditions (EMFILE, failed TLS handshakes) and its sockets' by default. */
   eventCb?: EventCb;
+  /** Runs for each accepted connection (after the TLS handshake with `tls`). */
   connectCb?: (s: Socket) => void;
+  /** Listen backlog (default 128). */
   backlog?: number;
+  /** Accepted sockets are in stream mode (see {@link ConnectOpts.stream}). */
   stream?: boolean;
+  /** Serve on this already listening socket instead of binding. */
   fd?: number;
+  /** `SO_REUSEADDR` (default true). */
   reuseAddress?: boolean;
+  /** `SO_REUSEPORT`: several loops (worker threads, processes) accept on one port. */
   reusePort?: boolean;
+  /** `TCP_NODELAY` on accepted sockets (default true). */
   noDelay?: boolean;
+  /** Read timeout of accepted sockets, in seconds (see {@link ConnectOpts.readTimeout}). */
   readTimeout?: number | null;
+  /** Write timeout of accepted sockets, in seconds. */
   writeTimeout?: number | null;
+  /** Connections beyond this many open ones are accepted and closed at once. */
   maxConnections?: number;
+  /** Accepted sockets stay writable after the peer's EOF. */
   allowHalfOpen?: boolean;
+  /** `drainCb` of accepted sockets (see {@link ConnectOpts.drainCb}). */
   drainCb?: (s: Socket) => void;
+  /** TCP keep-alive of accepted sockets, idle seconds before probes. */
   keepAlive?: number | null;
   /** Speak TLS: `connectCb` runs after the handshake; failed handshakes go to `eventCb`. */
   tls?: TlsOptions;
@@ -127,8 +155,11 @@ export class Socket {
   data: any = undefined;
   /** The peer's address, once connected. */
   remoteAddress: string | undefined = undefined;
+  /** The peer's port, once connected (0 over a Unix socket). */
   remotePort: number | undefined = undefined;
+  /** This end's address, once connected (the path over a Unix socket). */
   localAddress: string | undefined = undefined;
+  /** This end's port, once connected. */
   localPort: number | undefined = undefined;
   /** OS descriptor (-1 until connected and after the loop ends). */
   fd = -1;
@@ -640,6 +671,17 @@ export function checkPort(fn: string, port: unknown): number {
  * Connects to `host:port` (a name or an IP literal), then writes `opts.data` if given.
  * `connectCb` runs once connected; failures reach `eventCb` (ConnectionRefused,
  * ConnectionTimeout, DnsError, ConnectionError).
+ * @example
+ * ```ts
+ * as.tcpConnect('example.com', 80, (socket, data) => {
+ *   console.log(data.toString('latin1'));
+ *   as.closeSocket(socket);
+ * }, {
+ *   data: 'HEAD / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n',
+ *   readTimeout: 5,
+ *   eventCb: (ev) => console.error(ev), // ConnectionRefused, DnsError, ConnectionTimeout, …
+ * });
+ * ```
  */
 export function tcpConnect(host: string, port: number, readCb: StreamReadCb | null | undefined, opts: ConnectOpts & { stream: true }): Socket;
 export function tcpConnect(host: string, port: number, readCb?: ReadCb | null, opts?: ConnectOpts): Socket;
@@ -692,6 +734,13 @@ export interface SendOpts extends ConnectOpts {
 /**
  * The seed's form: connect and send `data`. With `opts.socket`, writes `data` to that socket
  * instead, makes `readCb`/`eventCb` its callbacks, and returns it.
+ * @example
+ * ```ts
+ * as.tcpSend('127.0.0.1', 7000, 'ping\n', (socket, data) => {
+ *   console.log('answer:', data.toString());
+ *   as.closeSocket(socket);
+ * }, (ev) => console.error(ev), { readTimeout: 5 });
+ * ```
  */
 export function tcpSend(
   host: string,
@@ -713,6 +762,13 @@ export function tcpSend(
 /**
  * Listens on `bindAddress:port` (null: every IPv4 address; '::': every address). Listening when
  * it returns. A bind failure reaches `eventCb` asynchronously and the server is closed.
+ * @example
+ * ```ts
+ * const server = as.tcpServer('127.0.0.1', 7000, (socket, data) => {
+ *   as.writeSocketData(socket, data); // echo
+ * }, { readTimeout: 30, eventCb: (ev) => console.error(ev) });
+ * console.log('listening on', server.port);
+ * ```
  */
 export function tcpServer(
   bindAddress: string | null | undefined,
@@ -788,15 +844,24 @@ export function bindServer(loop: Loop, host: string, port: number, cbs: Callback
   return server;
 }
 
-/** Stops accepting (`server.close()`). Idempotent. */
+/**
+ * Stops accepting (`server.close()`). Idempotent.
+ * @example
+ * ```ts
+ * as.closeTcpServer(server); // same as server.close(): no new connections, open ones stay
+ * ```
+ */
 export function closeTcpServer(server: TcpServer): void {
   server.close();
 }
 
 /** Options of `writeSocketData`. */
 export interface WriteOpts {
+  /** Runs once these bytes (and those queued before them) are written to the kernel. */
   writeCb?: (s: Socket) => void;
+  /** Replaces the socket's `readCb`. */
   readCb?: ReadCb;
+  /** Replaces the socket's `eventCb`. */
   eventCb?: EventCb;
 }
 
@@ -804,6 +869,12 @@ export interface WriteOpts {
  * Queues `data`. `writeCb` runs once these bytes (and all before them) are in the kernel.
  * Returns false when the write buffer is above its high watermark (`drainCb` follows). Throws
  * `SocketClosed` on a closed socket.
+ * @example
+ * ```ts
+ * if (!as.writeSocketData(socket, bigBuffer, { writeCb: () => console.log('written') })) {
+ *   // above the high watermark: wait for drainCb before writing more
+ * }
+ * ```
  */
 export function writeSocketData(socket: Socket, data: Data, opts: WriteOpts = {}): boolean {
   checkSocket('writeSocketData', socket);
@@ -813,7 +884,13 @@ export function writeSocketData(socket: Socket, data: Data, opts: WriteOpts = {}
   return socket.write(data, opts.writeCb);
 }
 
-/** Sets (null: clears) the read and write timeouts, in seconds. Throws `SocketClosed` on a closed socket. */
+/**
+ * Sets (null: clears) the read and write timeouts, in seconds. Throws `SocketClosed` on a closed socket.
+ * @example
+ * ```ts
+ * as.setSocketTimeouts(socket, 30, 10); // read 30 s, write 10 s; null turns one off
+ * ```
+ */
 export function setSocketTimeouts(socket: Socket, readSec: number | null | undefined, writeSec: number | null | undefined): void {
   checkSocket('setSocketTimeouts', socket);
   socket.checkOpen('setSocketTimeouts');
@@ -822,7 +899,9 @@ export function setSocketTimeouts(socket: Socket, readSec: number | null | undef
 
 /** Directions for enable/disable; none given means both. */
 export interface Directions {
+  /** Reading (and the read timeout). */
   read?: boolean;
+  /** Writing (queued bytes wait). */
   write?: boolean;
 }
 
@@ -831,7 +910,13 @@ function directions(d: Directions | undefined): [boolean, boolean] {
   return [d.read === true, d.write === true];
 }
 
-/** Resumes reading and/or writing. */
+/**
+ * Resumes reading and/or writing.
+ * @example
+ * ```ts
+ * as.enableSocket(socket, { read: true }); // reading (and its timeout) resume
+ * ```
+ */
 export function enableSocket(socket: Socket, d?: Directions): void {
   checkSocket('enableSocket', socket);
   socket.checkOpen('enableSocket');
@@ -839,7 +924,13 @@ export function enableSocket(socket: Socket, d?: Directions): void {
   socket.loop.wire.op(OpCode.Enable, socket.id, r ? 1 : 0, w ? 1 : 0);
 }
 
-/** Pauses reading (the peer is slowed by TCP) and/or writing (queued data waits). */
+/**
+ * Pauses reading (the peer is slowed by TCP) and/or writing (queued data waits).
+ * @example
+ * ```ts
+ * as.disableSocket(socket, { read: true }); // stop reading: TCP slows the peer down
+ * ```
+ */
 export function disableSocket(socket: Socket, d?: Directions): void {
   checkSocket('disableSocket', socket);
   socket.checkOpen('disableSocket');
@@ -850,6 +941,11 @@ export function disableSocket(socket: Socket, d?: Directions): void {
 /**
  * Closes a socket: by default pending writes are flushed, then FIN; `force: true` drops them
  * and resets. `socket.closed` is true at once. Throws `SocketClosed` if already closed.
+ * @example
+ * ```ts
+ * as.closeSocket(socket);                  // flush what is queued, then FIN
+ * as.closeSocket(socket, { force: true }); // drop the queue, reset
+ * ```
  */
 export function closeSocket(socket: Socket, opts: { force?: boolean } = {}): void {
   checkSocket('closeSocket', socket);
@@ -874,6 +970,12 @@ export interface StartTlsOpts {
  * `wrap-in-ssl`). Data written before the call leaves in plain text, what follows is encrypted.
  * The socket keeps its callbacks. `doneCb(socket)` (or the Promise) once the handshake is done;
  * on failure the socket is closed and the `TlsError` goes to `eventCb` (or rejects the Promise).
+ * @example
+ * ```ts
+ * // a plain connection that agreed to upgrade (STARTTLS):
+ * await as.startTls(socket, { serverName: 'mail.example.com' });
+ * console.log(socket.tls?.protocol);
+ * ```
  */
 export function startTls(socket: Socket, tls: TlsOptions, opts?: StartTlsOpts): Promise<void>;
 export function startTls(
@@ -1000,6 +1102,13 @@ export type PipeConnectOpts = Omit<ConnectOpts, 'family' | 'localAddress' | 'noD
  * `tcpConnect` over a Unix stream socket (cl-async's `pipe-connect`): the same `Socket`,
  * callbacks, timeouts, watermarks, half-close, streams and TLS. A missing path fails with
  * `ConnectionError` `'ENOENT'`, a socket file without a listener with `ConnectionRefused`.
+ * @example
+ * ```ts
+ * as.pipeConnect('/run/app.sock', (socket, data) => console.log(data.toString()), {
+ *   data: 'status\n',
+ *   eventCb: (ev) => console.error(ev),
+ * });
+ * ```
  */
 export function pipeConnect(path: string, readCb: StreamReadCb | null | undefined, opts: PipeConnectOpts & { stream: true }): Socket;
 export function pipeConnect(path: string, readCb?: ReadCb | null, opts?: PipeConnectOpts): Socket;
@@ -1089,6 +1198,13 @@ export class PipeServer extends TcpServer {
  * `tcpServer` over a Unix socket (cl-async's `pipe-server`). An existing file at `path` is
  * `AddressInUse` (delivered asynchronously to `eventCb`, as every bind failure) and is left
  * alone; the socket file is removed by `server.close()` and when the loop exits.
+ * @example
+ * ```ts
+ * const server = as.pipeServer('/tmp/app.sock', (socket, data) => {
+ *   as.writeSocketData(socket, data);
+ * }, { mode: 0o660 });
+ * // server.close() removes /tmp/app.sock
+ * ```
  */
 export function pipeServer(path: string, readCb: StreamReadCb | null | undefined, opts: PipeServerOpts & { stream: true }): PipeServer;
 export function pipeServer(path: string, readCb?: ReadCb | null, eventCbOrOpts?: EventCb | PipeServerOpts): PipeServer;

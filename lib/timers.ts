@@ -126,14 +126,28 @@ function checkTime(name: string, t: unknown): number {
   return t;
 }
 
-/** Runs `cb` after `time` seconds (none: on the next turn). Never synchronously. */
+/**
+ * Runs `cb` after `time` seconds (none: on the next turn). Never synchronously.
+ * @example
+ * ```ts
+ * const t = as.delay(() => console.log('tick'), { time: 0.25 }); // seconds
+ * t.free(); // cancelled
+ * ```
+ */
 export function delay(cb: () => void, opts: DelayOptions = {}): Timer {
   checkCb('delay', cb);
   const loop = requireLoop();
   return new Timer(loop, cb, checkTime('delay', opts.time), false, opts.eventCb);
 }
 
-/** Runs `cb` every `time` seconds until freed, the first run `time` after the call. */
+/**
+ * Runs `cb` every `time` seconds until freed, the first run `time` after the call.
+ * @example
+ * ```ts
+ * let n = 0;
+ * const iv = as.interval(() => { if (++n === 10) as.removeInterval(iv); }, { time: 0.1 });
+ * ```
+ */
 export function interval(cb: () => void, opts: IntervalOptions): Timer {
   checkCb('interval', cb);
   const t = checkTime('interval', opts?.time);
@@ -144,7 +158,13 @@ export function interval(cb: () => void, opts: IntervalOptions): Timer {
 
 let timerWarned = false;
 
-/** @deprecated Use `delay(cb, { time, eventCb })`. The seed API's form. */
+/**
+ * @deprecated Use `delay(cb, { time, eventCb })`. The seed API's form.
+ * @example
+ * ```ts
+ * as.timer(1, () => console.log('one second')); // prefer as.delay(cb, { time: 1 })
+ * ```
+ */
 export function timer(time: number, cb: () => void, eventCb?: (ev: unknown) => void): Timer {
   if (!timerWarned) {
     timerWarned = true;
@@ -156,12 +176,26 @@ export function timer(time: number, cb: () => void, eventCb?: (ev: unknown) => v
   return delay(cb, { time, eventCb });
 }
 
-/** Cancels a delay (`t.free()`). */
+/**
+ * Cancels a delay (`t.free()`).
+ * @example
+ * ```ts
+ * const t = as.delay(() => console.log('never'), { time: 5 });
+ * as.freeDelay(t);
+ * ```
+ */
 export function freeDelay(t: Timer): void {
   t.free();
 }
 
-/** Cancels an interval (`t.free()`). */
+/**
+ * Cancels an interval (`t.free()`).
+ * @example
+ * ```ts
+ * const iv = as.interval(() => console.log('every second'), { time: 1 });
+ * as.delay(() => as.removeInterval(iv), { time: 3.5 });
+ * ```
+ */
 export function removeInterval(t: Timer): void {
   t.free();
 }

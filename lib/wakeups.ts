@@ -35,6 +35,12 @@ function signalName(signo: number): NodeJS.Signals {
  * Runs `signalCb(signo)` in the loop each time signal `signo` arrives (a number or a name).
  * Replaces this loop's earlier handler for that signal; other `process.on` listeners keep
  * running. Keeps the loop alive until freed; freed when the loop exits. Main thread only.
+ * @example
+ * ```ts
+ * as.signalHandler('SIGTERM', () => {
+ *   server.close().then(() => as.exitEventLoop()); // drain, then end
+ * });
+ * ```
  */
 export function signalHandler(signo: number | string, signalCb: (signo: number) => void, opts: { eventCb?: EventCb } = {}): void {
   const loop = requireLoop();
@@ -81,14 +87,26 @@ function freeOne(loop: Loop, table: Map<number, SignalEntry>, n: number): void {
   loop.release();
 }
 
-/** Stops this loop's handler for `signo`; idempotent; other listeners are untouched. */
+/**
+ * Stops this loop's handler for `signo`; idempotent; other listeners are untouched.
+ * @example
+ * ```ts
+ * as.freeSignalHandler('SIGTERM'); // Node's own behaviour again
+ * ```
+ */
 export function freeSignalHandler(signo: number | string): void {
   const loop = requireLoop();
   const table = handlersOf.get(loop);
   if (table) freeOne(loop, table, signalNumber('freeSignalHandler', signo));
 }
 
-/** Stops every handler of this loop. */
+/**
+ * Stops every handler of this loop.
+ * @example
+ * ```ts
+ * as.clearSignalHandlers();
+ * ```
+ */
 export function clearSignalHandlers(): void {
   const loop = requireLoop();
   const table = handlersOf.get(loop);
@@ -128,6 +146,7 @@ export class Idler {
     });
   }
 
+  /** Whether it was freed (by the application or at loop exit). */
   get freed(): boolean {
     return this.#freed;
   }
@@ -149,14 +168,27 @@ export class Idler {
   }
 }
 
-/** `cb()` once per turn of the loop, busy or not; the loop does not block while it is active. */
+/**
+ * `cb()` once per turn of the loop, busy or not; the loop does not block while it is active.
+ * @example
+ * ```ts
+ * const idler = as.idle(() => doALittleWork()); // once per turn; the loop does not block
+ * // later: idler.free()
+ * ```
+ */
 export function idle(cb: () => void, opts: { eventCb?: EventCb } = {}): Idler {
   const loop = requireLoop();
   checkFunction('idle: cb', cb);
   return new Idler(loop, cb, opts.eventCb);
 }
 
-/** Frees an idler (idempotent). */
+/**
+ * Frees an idler (idempotent).
+ * @example
+ * ```ts
+ * as.freeIdler(idler);
+ * ```
+ */
 export function freeIdler(idler: Idler): void {
   idler.free();
 }
@@ -203,6 +235,7 @@ export class Notifier {
     loop.notifiers++;
   }
 
+  /** Whether it was freed (by the application or at loop exit). */
   get freed(): boolean {
     return Atomics.load(this.#state, 0) === FREED;
   }
@@ -260,7 +293,15 @@ export class Notifier {
   }
 }
 
-/** Makes a notifier: `cb()` runs once for every burst of triggers (they coalesce). */
+/**
+ * Makes a notifier: `cb()` runs once for every burst of triggers (they coalesce).
+ * @example
+ * ```ts
+ * const n = as.makeNotifier(() => console.log('woken'));
+ * worker.postMessage(n.token); // in the worker: triggerNotifier(token)
+ * n.trigger();                 // or from this thread
+ * ```
+ */
 export function makeNotifier(cb: () => void, opts: { eventCb?: EventCb; singleShot?: boolean } = {}): Notifier {
   const loop = requireLoop();
   checkFunction('makeNotifier: cb', cb);
@@ -271,6 +312,11 @@ export function makeNotifier(cb: () => void, opts: { eventCb?: EventCb; singleSh
  * Triggers a notifier from any thread by its token (a worker needs no loop). True when the
  * wake-up was queued (or one is already pending), false when the notifier was freed or its loop
  * ended; never throws.
+ * @example
+ * ```ts
+ * // inside a worker_thread, with the token the loop's thread posted:
+ * parentPort!.on('message', (token) => as.triggerNotifier(token));
+ * ```
  */
 export function triggerNotifier(token: NotifierToken): boolean {
   try {
@@ -312,6 +358,7 @@ export class Poller {
     loop.pollers++;
   }
 
+  /** Whether it was freed (by the application or at loop exit). */
   get freed(): boolean {
     return this.#freed;
   }
@@ -361,6 +408,13 @@ export class Poller {
  * never reads, writes or closes `fd`. A descriptor that cannot be polled (a regular file) →
  * `ConnectionError` 'EPERM', one this loop polls already → 'EEXIST', to `eventCb`, and the
  * poller is freed.
+ * @example
+ * ```ts
+ * const p = as.poll(fd, (events) => {
+ *   if (events.includes('readable')) readSomeFrom(fd);
+ * }, { pollFor: ['readable'] });
+ * // later: p.free() (the fd stays open: it is yours)
+ * ```
  */
 export function poll(
   fd: number,
@@ -381,7 +435,13 @@ export function poll(
   return new Poller(loop, fd, want, pollCb, opts.eventCb);
 }
 
-/** Frees a poller (idempotent). */
+/**
+ * Frees a poller (idempotent).
+ * @example
+ * ```ts
+ * as.freePoller(p);
+ * ```
+ */
 export function freePoller(p: Poller): void {
   p.free();
 }
@@ -403,6 +463,7 @@ export class FsMonitor {
     loop.addExitCallback(() => this.close());
   }
 
+  /** Whether the watch was closed (by the application or at loop exit). */
   get closed(): boolean {
     return this.#watcher === null;
   }
@@ -426,6 +487,12 @@ export class FsMonitor {
 /**
  * `cb(monitor, filename, renamed, changed)` for changes under `path` (Node's `fs.watch`).
  * A path that does not exist throws Node's system error (`code: 'ENOENT'`).
+ * @example
+ * ```ts
+ * const m = as.fsWatch('./config', (_m, filename, renamed, changed) => {
+ *   console.log(filename, renamed ? 'renamed' : 'changed');
+ * });
+ * ```
  */
 export function fsWatch(
   path: string,
@@ -450,7 +517,13 @@ export function fsWatch(
   return monitor;
 }
 
-/** Closes a monitor (idempotent). */
+/**
+ * Closes a monitor (idempotent).
+ * @example
+ * ```ts
+ * as.fsMonitorClose(m);
+ * ```
+ */
 export function fsMonitorClose(m: FsMonitor): void {
   m.close();
 }
