@@ -1,6 +1,6 @@
 /**
  * Benchmarks against peers in the same run (never timed tests).
- *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|http-client|slowloris|churn|flood|hostile|emfile|https|tls-handshakes|tls-idle|tls-bulk|unix-echo|spawn|notifier|all>
+ *   npm run bench -- <timers|delivery|tcp-echo|idle-conns|http|dns|http-client|slowloris|churn|flood|hostile|emfile|https|tls-handshakes|tls-idle|tls-bulk|unix-echo|spawn|notifier|cores|all>
  */
 const benches: Record<string, () => Promise<void>> = {
   timers: async () => (await import('./timers')).main(),
@@ -22,6 +22,7 @@ const benches: Record<string, () => Promise<void>> = {
   'unix-echo': async () => (await import('./unix-echo')).main(),
   spawn: async () => (await import('./spawn')).main(),
   notifier: async () => (await import('./notifier')).main(),
+  cores: async () => (await import('./cores')).main(),
 };
 
 async function run(): Promise<void> {

@@ -21,6 +21,7 @@ import {
 import { ErrorKind, EventKind, Layout, OpCode } from '../binding';
 import { native, type NativeLoop } from './native';
 import { tlsCodeName, tlsInfoOf, type TlsInfo } from './tls';
+import type { TimerList } from './timers';
 import { Wire } from './wire';
 import { shown } from './args';
 
@@ -111,7 +112,9 @@ export class Loop {
   running = true;
   /** id → object receiving that id's events (sockets, servers). */
   readonly objects = new Map<number, Dispatchee>();
-  /** Timers by slab index (id & TIMER_INDEX_MASK); see `allocTimerId`. */
+  /** Pending timers by duration in seconds (see lib/timers.ts). */
+  readonly timerLists = new Map<number, TimerList>();
+  /** Engine timers by slab index (id & TIMER_INDEX_MASK); see `allocTimer`. */
   readonly timerSlots: Array<Dispatchee | undefined> = [undefined];
   /** Generation per slab index, bumped when a slot is freed. */
   private timerGens = new Uint16Array(1024);
@@ -436,6 +439,8 @@ export class Loop {
       (obj as Partial<{ abandon(): void }>).abandon?.();
     }
     this.objects.clear();
+    for (const list of this.timerLists.values()) list.abandon();
+    this.timerLists.clear();
     for (const t of this.timerSlots) (t as Partial<{ abandon(): void }> | undefined)?.abandon?.();
     this.timerSlots.length = 1;
     let exitErr: unknown = undefined;

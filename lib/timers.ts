@@ -1,7 +1,10 @@
 /**
- * Timers: `delay`, `interval`, the deprecated `timer`, and the `Timer` handle. The
- * deadlines live in the reactor's timer queue; this side keeps the callback and the loop's
- * alive count (an unref'd timer does not hold the loop).
+ * Timers: `delay`, `interval`, the deprecated `timer`, and the `Timer` handle.
+ *
+ * Node's own shape: timers of one duration share a list in deadline order (appending keeps the
+ * order, since the clock only moves forward), and each list has one engine timer, armed for its
+ * earliest deadline. A `delay` is then an object and a list append; the engine sees one deadline
+ * per distinct expiry, and one event wakes a whole list. An unref'd timer does not hold the loop.
  */
 import { EventKind, OpCode } from '../binding';
 import { type Dispatchee, type Loop, requireLoop } from './loop';
@@ -27,14 +30,26 @@ const REPEAT = 1;
 const UNREF = 2;
 const FREED = 4;
 
+/** While a list runs its due timers, its engine timer is neither armed nor free. */
+const FIRING = -1;
+
 /** A pending delay or interval. Valid until it fires (one-shot), is freed, or its loop ends. */
 export class Timer {
   #loop: Loop | null;
-  #id: number;
   #cb: (() => void) | null;
   #eventCb: ((ev: unknown) => void) | undefined;
   /** REPEAT | UNREF | FREED bits: one field keeps a million pending timers small. */
   #flags: number;
+  /** @internal Due time, in `performance.now()` milliseconds. */
+  deadline: number;
+  /** @internal The list of its duration, and its neighbours there. */
+  list: TimerList | null;
+  /** @internal */
+  prev: Timer | null = null;
+  /** @internal */
+  next: Timer | null = null;
+  /** @internal Append order in its list: a pass runs only what was there when it began. */
+  seq = 0;
 
   /** @internal */
   constructor(loop: Loop, cb: () => void, seconds: number, repeat: boolean, eventCb?: (ev: unknown) => void) {
@@ -42,8 +57,15 @@ export class Timer {
     this.#cb = cb;
     this.#eventCb = eventCb;
     this.#flags = repeat ? REPEAT : 0;
-    this.#id = loop.allocTimer(this);
-    loop.wire.opF(OpCode.Delay, this.#id, repeat ? 1 : 0, 0, seconds);
+    const now = performance.now();
+    this.deadline = now + seconds * 1000;
+    let list = loop.timerLists.get(seconds);
+    if (list === undefined) {
+      list = new TimerList(loop, seconds);
+      loop.timerLists.set(seconds, list);
+    }
+    this.list = list;
+    list.append(this, now);
     loop.fnRegistry++;
     loop.activeTimers++;
     loop.hold();
@@ -62,9 +84,8 @@ export class Timer {
   /** Cancels the timer. Idempotent; does nothing once its loop has ended. */
   free(): void {
     if (this.#flags & FREED) return;
-    const loop = this.#loop!;
-    loop.wire.op(OpCode.TimerFree, this.#id);
-    this.#forget(loop);
+    this.list!.remove(this);
+    this.#forget(this.#loop!);
   }
 
   /** The timer keeps the loop alive again. Returns the timer. */
@@ -85,25 +106,42 @@ export class Timer {
     return this;
   }
 
-  /** Drops every registration; the reactor side was already told (or fired). */
+  /** Drops every registration; it is out of its list already. */
   #forget(loop: Loop): void {
     const unref = this.#flags & UNREF;
     this.#flags |= FREED;
     this.#cb = null;
     this.#loop = null;
-    loop.freeTimer(this.#id);
+    this.list = null;
     loop.fnRegistry--;
     loop.activeTimers--;
     if (!unref) loop.release();
   }
 
-  /** @internal Engine event. */
-  onEvent(kind: number, r: Uint32Array, i: number): void {
-    if (kind !== EventKind.Timer || this.#flags & FREED || r[i + 1] !== this.#id) return;
+  /**
+   * @internal Due: its list took it out. A one-shot is freed before its callback runs; an
+   * interval goes back to the end of its list, keeping its cadence (or starting again from now
+   * when the loop fell a whole period behind), before its callback runs.
+   */
+  run(now: number): void {
     const loop = this.#loop!;
     const cb = this.#cb!;
-    if (!(this.#flags & REPEAT)) this.#forget(loop);
-    loop.callApp(this.#eventCb, cb);
+    if (this.#flags & REPEAT) {
+      const list = this.list!;
+      const period = list.seconds * 1000;
+      let next = this.deadline + period;
+      if (next <= now) next = now + period;
+      this.deadline = next;
+      list.append(this, now);
+    } else {
+      this.#forget(loop);
+    }
+    // loop.callApp, inlined: no rest-argument array per timer.
+    try {
+      cb();
+    } catch (err) {
+      loop.appError(err, this.#eventCb);
+    }
   }
 
   /** @internal The loop ended. */
@@ -111,6 +149,90 @@ export class Timer {
     this.#flags |= FREED;
     this.#cb = null;
     this.#loop = null;
+    this.list = null;
+    this.prev = this.next = null;
+  }
+}
+
+/** @internal The pending timers of one duration, earliest first, and their engine timer. */
+export class TimerList implements Dispatchee {
+  head: Timer | null = null;
+  tail: Timer | null = null;
+  /** The engine timer's id while one is armed, 0 when none is, FIRING during a pass. */
+  #armed = 0;
+  #seq = 0;
+
+  constructor(
+    readonly loop: Loop,
+    readonly seconds: number,
+  ) {}
+
+  append(t: Timer, now: number): void {
+    t.seq = ++this.#seq;
+    t.prev = this.tail;
+    t.next = null;
+    if (this.tail === null) this.head = t;
+    else this.tail.next = t;
+    this.tail = t;
+    if (this.#armed === 0) this.#arm(t.deadline, now);
+  }
+
+  /** Unlinks `t`. The engine timer stays armed unless the list is now empty: firing early for a
+   * later head costs one empty pass, re-arming on every free would cost an op each. */
+  remove(t: Timer): void {
+    if (t.prev === null) this.head = t.next;
+    else t.prev.next = t.next;
+    if (t.next === null) this.tail = t.prev;
+    else t.next.prev = t.prev;
+    t.prev = t.next = null;
+    if (this.head === null && this.#armed !== FIRING) this.#retire();
+  }
+
+  /** Engine event: runs every timer that is due and was in the list when the pass began. */
+  onEvent(kind: number, r: Uint32Array, i: number): void {
+    if (kind !== EventKind.Timer || r[i + 1] !== this.#armed) return;
+    const loop = this.loop;
+    loop.freeTimer(this.#armed);
+    this.#armed = FIRING;
+    const now = performance.now();
+    const last = this.#seq;
+    let t = this.head;
+    while (t !== null && t.seq <= last && t.deadline <= now) {
+      this.remove(t);
+      t.run(now);
+      if (!loop.running) return;
+      t = this.head;
+    }
+    this.#armed = 0;
+    if (this.head === null) this.#retire();
+    else this.#arm(this.head.deadline, performance.now());
+  }
+
+  /** The loop ended: every timer of the list is abandoned. */
+  abandon(): void {
+    for (let t = this.head; t !== null; ) {
+      const next = t.next;
+      t.abandon();
+      t = next;
+    }
+    this.head = this.tail = null;
+  }
+
+  #arm(deadline: number, now: number): void {
+    const loop = this.loop;
+    this.#armed = loop.allocTimer(this);
+    loop.wire.opF(OpCode.Delay, this.#armed, 0, 0, deadline > now ? (deadline - now) / 1000 : 0);
+  }
+
+  /** Empty: the engine timer goes, and so does the list. */
+  #retire(): void {
+    const loop = this.loop;
+    if (this.#armed > 0) {
+      loop.wire.op(OpCode.TimerFree, this.#armed);
+      loop.freeTimer(this.#armed);
+    }
+    this.#armed = 0;
+    if (loop.timerLists.get(this.seconds) === this) loop.timerLists.delete(this.seconds);
   }
 }
 
