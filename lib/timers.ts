@@ -154,7 +154,8 @@ export class Timer {
   }
 }
 
-/** @internal The pending timers of one duration, earliest first, and their engine timer. */
+/** The pending timers of one duration, earliest first, and their engine timer (not exported
+ * from the package: the loop keeps one per duration in use). */
 export class TimerList implements Dispatchee {
   head: Timer | null = null;
   tail: Timer | null = null;
