@@ -11,14 +11,17 @@ use std::time::Instant;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
-use hickory_resolver::TokioResolver;
+use hickory_resolver::Resolver;
 use tokio::sync::mpsc;
 
+use crate::dns::udp_pool::PooledProvider;
 use crate::dns::{Answer, DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery, Failure, Request};
+
+/// hickory's resolver over our runtime provider (pooled UDP sockets; see `udp_pool`).
+type PooledResolver = Resolver<PooledProvider>;
 
 /// Where answers go: a channel to the reactor and its waker.
 #[derive(Clone)]
@@ -92,10 +95,10 @@ impl Drop for DnsThread {
 }
 
 /// The system's resolver, or one asking `cfg`'s servers (hosts file still first, no search).
-fn build(cfg: Option<&DnsConfig>) -> Result<TokioResolver, String> {
-    let provider = TokioRuntimeProvider::default();
+fn build(cfg: Option<&DnsConfig>) -> Result<PooledResolver, String> {
+    let provider = PooledProvider::default();
     let mut builder = match cfg {
-        None => TokioResolver::builder(provider).map_err(|e| e.to_string())?,
+        None => PooledResolver::builder(provider).map_err(|e| e.to_string())?,
         Some(c) => {
             let servers = c
                 .servers
@@ -108,7 +111,7 @@ fn build(cfg: Option<&DnsConfig>) -> Result<TokioResolver, String> {
                     NameServerConfig::new(a.ip(), true, vec![udp, tcp])
                 })
                 .collect();
-            let mut b = TokioResolver::builder_with_config(
+            let mut b = PooledResolver::builder_with_config(
                 ResolverConfig::from_parts(None, Vec::new(), servers),
                 provider,
             );
@@ -150,7 +153,7 @@ fn run(mut rx: mpsc::UnboundedReceiver<Request>, out: Outbox) {
         return;
     };
     rt.block_on(async move {
-        let mut resolver: Option<Arc<TokioResolver>> = None;
+        let mut resolver: Option<Arc<PooledResolver>> = None;
         let mut config: Option<DnsConfig> = None;
         let local = tokio::task::LocalSet::new();
         local
@@ -214,7 +217,7 @@ fn label(q: &DnsQuery) -> String {
 }
 
 /// The answer and, for addresses, until when it may be reused (the records' TTL).
-async fn answer(r: &TokioResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<Instant>), Failure> {
+async fn answer(r: &PooledResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<Instant>), Failure> {
     let fail = |e: NetError| {
         let code = classify(&e);
         let what = match q {
