@@ -1,8 +1,9 @@
 //! Name resolution with hickory-resolver. The resolver runs on a tokio current-thread runtime in
 //! one small thread of its own, started on the first query; answers come back to the reactor on
 //! a channel of their own, so the reactor stays the single owner of state and never blocks on a
-//! lookup (UDP sockets are pooled: `udp_pool`). `DnsState` is the reactor's side: queries in flight and who asked, a cache of
-//! address answers (a hit never leaves the reactor thread), the configured servers.
+//! lookup; its UDP sockets are pooled (`udp_pool`). `DnsState` is the reactor's side: queries in
+//! flight and who asked, a cache of address answers (a hit never leaves the reactor thread), the
+//! configured servers.
 //!
 //! The system configuration (`/etc/resolv.conf`, `/etc/hosts`) is the default; a loop may replace
 //! the name servers ([`DnsConfig`]). hickory caches positive and negative answers by TTL.
