@@ -16,6 +16,7 @@ use std::time::Duration;
 use crate::config::ServerOptions;
 use parse::{PreparedHeaders, ResponseError};
 
+pub(crate) use responses::SpareBuffers;
 pub(crate) use server::HttpConn;
 
 /// Options of an HTTP server (API.md §5), with the contract's defaults.

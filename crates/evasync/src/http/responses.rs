@@ -36,6 +36,19 @@ struct Exchange {
     held: Vec<u8>,
 }
 
+/// Buffers given back by idle connections, lent to the next connection with work: a busy
+/// server allocates nothing per request, and an idle connection holds no buffer.
+#[derive(Default)]
+pub(crate) struct SpareBuffers {
+    out: Vec<Vec<u8>>,
+    exchanges: Vec<VecDeque<Exchange>>,
+}
+
+impl SpareBuffers {
+    /// Spares kept of each kind: enough for the connections busy within one turn.
+    const KEEP: usize = 256;
+}
+
 /// Exchanges in request order and the bytes ready for the socket.
 #[derive(Default)]
 pub(crate) struct Responses {
@@ -125,13 +138,35 @@ impl Responses {
         }
     }
 
-    /// `out` was handed to the socket: empty it, keeping its memory unless a big response grew
-    /// it (a keep-alive connection should not hold that for its life).
-    pub fn recycle_out(&mut self) {
-        if self.out.capacity() > KEEP_BUFFER_MAX {
-            self.out = Vec::new();
-        } else {
-            self.out.clear();
+    /// Takes buffers from the server's spares for the work about to happen, so a connection
+    /// that was idle (and gave its buffers back) allocates nothing for its next request.
+    pub fn lend(&mut self, spare: &mut SpareBuffers) {
+        if self.out.capacity() == 0 {
+            if let Some(b) = spare.out.pop() {
+                self.out = b;
+            }
+        }
+        if self.exchanges.capacity() == 0 {
+            if let Some(q) = spare.exchanges.pop() {
+                self.exchanges = q;
+            }
+        }
+    }
+
+    /// `out` was handed to the socket: it goes back to the spares (a big one is dropped: no one
+    /// should hold that for long), and so does the exchange queue once nothing is owed. An idle
+    /// keep-alive connection then holds no buffer at all.
+    pub fn recycle(&mut self, spare: &mut SpareBuffers) {
+        let mut out = std::mem::take(&mut self.out);
+        if out.capacity() <= KEEP_BUFFER_MAX && spare.out.len() < SpareBuffers::KEEP {
+            out.clear();
+            spare.out.push(out);
+        }
+        if self.exchanges.is_empty()
+            && self.exchanges.capacity() > 0
+            && spare.exchanges.len() < SpareBuffers::KEEP
+        {
+            spare.exchanges.push(std::mem::take(&mut self.exchanges));
         }
     }
 

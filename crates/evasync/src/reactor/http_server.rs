@@ -83,6 +83,7 @@ impl Reactor {
         let Upper::HttpServer(h) = &mut slot.upper else {
             return;
         };
+        h.responses.lend(&mut http.spare);
         let mut ctx = Ctx::new(id, clock, &mut http.headers);
         let mut eff = Effects::default();
         let outcome = slot.conn.read_step(
@@ -160,10 +161,13 @@ impl Reactor {
         part: Part<'_>,
         sink: &mut dyn EventSink,
     ) {
-        let clock = &self.clock;
-        let Some((conn, h)) = open_http(self.conns.get_mut(&id)) else {
+        let Reactor {
+            conns, http, clock, ..
+        } = self;
+        let Some((conn, h)) = open_http(conns.get_mut(&id)) else {
             return;
         };
+        h.responses.lend(&mut http.spare);
         let queued = conn.wq.len();
         let eff = match part {
             Part::Whole {
@@ -206,6 +210,7 @@ impl Reactor {
         let Some((conn, h)) = open_http(conns.get_mut(&id)) else {
             return;
         };
+        h.responses.lend(&mut http.spare);
         let mut ctx = Ctx::new(id, clock, &mut http.headers);
         let eff = h.resume(&mut ctx, sink);
         if h.reading_allowed() {
@@ -273,7 +278,12 @@ impl Reactor {
 
     /// Moves a connection's response bytes to the socket; closes it when the protocol says so.
     fn http_write_out(&mut self, id: Id, sink: &mut dyn EventSink) {
-        let Reactor { conns, scratch, .. } = self;
+        let Reactor {
+            conns,
+            scratch,
+            http,
+            ..
+        } = self;
         let Some(slot) = conns.get_mut(&id) else {
             return;
         };
@@ -284,7 +294,7 @@ impl Reactor {
         let close = h.responses.close_pending;
         if !h.responses.out.is_empty() && conn.phase == Phase::Open {
             let result = conn.write_or_queue(&h.responses.out, scratch);
-            h.responses.recycle_out();
+            h.responses.recycle(&mut http.spare);
             match result {
                 Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
                 Err(e) => {
@@ -354,6 +364,7 @@ impl Reactor {
                 self.timers.schedule(d, TimerKey::Http(id));
             }
             Some(_) => {
+                h.responses.lend(&mut http.spare);
                 let mut ctx = Ctx::new(id, clock, &mut http.headers);
                 ctx.now = now;
                 let eff = h.timed_out(&mut ctx);

@@ -41,7 +41,7 @@ use crate::http::client::{ClientConn, Pools};
 #[cfg(feature = "http")]
 use crate::http::parse::{HeaderSpan, PreparedHeaders};
 #[cfg(feature = "http")]
-use crate::http::HttpConn;
+use crate::http::{HttpConn, SpareBuffers};
 use crate::id::{Id, IdMap};
 use crate::stats::StatsSnapshot;
 use crate::timer::TimerQueue;
@@ -134,6 +134,8 @@ struct HttpState {
     flush_list: Vec<Id>,
     /// Scratch for the header fields of batched responses.
     prepared: PreparedHeaders,
+    /// Response buffers of idle connections, lent to busy ones.
+    spare: SpareBuffers,
 }
 
 /// The reactor. See the crate docs.
