@@ -90,6 +90,5 @@ pub use net::listen::listener_from_fd;
 pub use net::listen::{bind_listener, bind_listener_with, BoundListener};
 #[cfg(unix)]
 pub use net::listen::{bind_unix_listener, unix_listener_from_fd};
-pub use notifier::Notifier;
-pub use reactor::{poll_bits, Handle, Reactor, TlsSide};
+pub use reactor::{poll_bits, Handle, Notifier, Reactor, TlsSide};
 pub use stats::StatsSnapshot;

@@ -127,10 +127,10 @@ impl ClientRequest {
     }
 
     /// Where its connections go.
-    pub(crate) fn target(&self) -> crate::reactor::ConnectTarget {
+    pub(crate) fn target(&self) -> crate::net::connect::ConnectTarget {
         match &self.socket_path {
-            Some(path) => crate::reactor::ConnectTarget::Unix(path.clone()),
-            None => crate::reactor::ConnectTarget::Host(self.host.clone(), self.port),
+            Some(path) => crate::net::connect::ConnectTarget::Unix(path.clone()),
+            None => crate::net::connect::ConnectTarget::Host(self.host.clone(), self.port),
         }
     }
 }

@@ -7,6 +7,15 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::conn::Io;
 
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub(crate) enum ConnectTarget {
+    /// A host name (or IP literal) and port, resolved by the reactor.
+    Host(String, u16),
+    /// A Unix socket path (bytes; a leading NUL names a Linux abstract socket).
+    Unix(Vec<u8>),
+}
+
 /// Starts a non-blocking TCP connect, bound first to `local` when given.
 pub(crate) fn open_stream(addr: SocketAddr, local: Option<SocketAddr>) -> io::Result<Io> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;

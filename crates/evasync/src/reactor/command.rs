@@ -12,14 +12,7 @@ use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
 use crate::net::listen::BoundListener;
 
-/// Where to connect.
-#[derive(Debug, Clone)]
-pub(crate) enum ConnectTarget {
-    /// A host name (or IP literal) and port, resolved by the reactor.
-    Host(String, u16),
-    /// A Unix socket path (bytes; a leading NUL names a Linux abstract socket).
-    Unix(Vec<u8>),
-}
+pub(crate) use crate::net::connect::ConnectTarget;
 
 /// A request to the reactor.
 #[derive(Debug)]
@@ -135,9 +128,9 @@ pub(crate) enum Command {
         /// How.
         opts: ConnectOptions,
     },
-    /// Look a name or address up; [`crate::Event::DnsResolved`] follows.
+    /// Look a name or address up; [`crate::event::Event::DnsResolved`] follows.
     DnsQuery {
-        /// Query id (from [`crate::Handle::next_id`]).
+        /// Query id (from [`super::Handle::next_id`]).
         id: Id,
         /// What to ask.
         query: DnsQuery,
@@ -152,10 +145,10 @@ pub(crate) enum Command {
         id: Id,
         /// The bytes.
         data: Vec<u8>,
-        /// Emit [`crate::Event::Flushed`] once this many bytes in all were handed to the kernel.
+        /// Emit [`crate::event::Event::Flushed`] once this many bytes in all were handed to the kernel.
         notify_at: Option<u64>,
     },
-    /// Ask for [`crate::Event::Flushed`] once `at` bytes in all were handed to the kernel.
+    /// Ask for [`crate::event::Event::Flushed`] once `at` bytes in all were handed to the kernel.
     NotifyFlushed {
         /// Socket id.
         id: Id,
@@ -199,7 +192,7 @@ pub(crate) enum Command {
         /// Which side this end plays, with its configuration.
         side: TlsSide,
     },
-    /// The application's answer to [`crate::Event::TlsSniRequest`].
+    /// The application's answer to [`crate::event::Event::TlsSniRequest`].
     TlsConfigure {
         /// Socket id.
         id: Id,
@@ -284,7 +277,7 @@ pub(crate) enum Command {
         /// Watcher id.
         id: Id,
     },
-    /// Close everything without reporting and stop: [`crate::Reactor::stopped`] turns true.
+    /// Close everything without reporting and stop: [`super::Reactor::stopped`] turns true.
     Exit,
 }
 

@@ -15,6 +15,7 @@ use crate::http::{HttpServerOptions, Response};
 use crate::id::Id;
 use crate::net::addr::Endpoint;
 use crate::net::listen::{bind_listener, BoundListener};
+use crate::notifier::NotifierState;
 use crate::reactor::{Command, ConnectTarget};
 use crate::stats::{Stats, StatsSnapshot};
 
@@ -24,7 +25,7 @@ pub(crate) struct Shared {
     waker: Arc<mio::Waker>,
     next_id: AtomicU32,
     /// Submissions do not wake the poll: the driver applies them itself (see
-    /// [`crate::Reactor::set_driven_locally`]).
+    /// [`super::Reactor::set_driven_locally`]).
     quiet: AtomicBool,
     pub stats: Stats,
     /// Children not reaped yet, for signalling them from any thread.
@@ -149,7 +150,7 @@ impl Handle {
 
     // ----- timers -----
 
-    /// Fires [`crate::Event::TimerFired`] once after `after`.
+    /// Fires [`crate::event::Event::TimerFired`] once after `after`.
     pub fn delay(&self, after: Duration) -> Id {
         let id = self.next_id();
         self.submit(Command::Delay {
@@ -160,7 +161,7 @@ impl Handle {
         id
     }
 
-    /// Fires [`crate::Event::TimerFired`] every `period`, the first time one period from now.
+    /// Fires [`crate::event::Event::TimerFired`] every `period`, the first time one period from now.
     pub fn interval(&self, period: Duration) -> Id {
         let id = self.next_id();
         self.submit(Command::Delay {
@@ -179,7 +180,7 @@ impl Handle {
     // ----- TCP -----
 
     /// Binds `addr` now (so the port is known on return) and serves it on the reactor.
-    /// Accepted sockets arrive as [`crate::Event::Accepted`].
+    /// Accepted sockets arrive as [`crate::event::Event::Accepted`].
     pub fn tcp_server(
         &self,
         addr: SocketAddr,
@@ -219,7 +220,7 @@ impl Handle {
     }
 
     /// Connects to `host:port` (an IP literal or a name, resolved with Happy Eyeballs);
-    /// [`crate::Event::Connected`] or [`crate::Event::Failed`] follows.
+    /// [`crate::event::Event::Connected`] or [`crate::event::Event::Failed`] follows.
     pub fn tcp_connect(&self, host: &str, port: u16, opts: ConnectOptions) -> Id {
         let id = self.next_id();
         self.submit(Command::Connect {
@@ -231,7 +232,7 @@ impl Handle {
     }
 
     /// Connects to the Unix socket `path` (bytes; a leading NUL names a Linux abstract socket);
-    /// [`crate::Event::Connected`] or [`crate::Event::Failed`] follows. A listener whose backlog
+    /// [`crate::event::Event::Connected`] or [`crate::event::Event::Failed`] follows. A listener whose backlog
     /// is full is tried again until the connect timeout.
     pub fn unix_connect(&self, path: &[u8], opts: ConnectOptions) -> Id {
         let id = self.next_id();
@@ -252,7 +253,7 @@ impl Handle {
         });
     }
 
-    /// Asks for [`crate::Event::Flushed`] once `at` bytes in all reached the kernel.
+    /// Asks for [`crate::event::Event::Flushed`] once `at` bytes in all reached the kernel.
     pub fn notify_flushed(&self, id: Id, at: u64) {
         self.submit(Command::NotifyFlushed { id, at });
     }
@@ -298,7 +299,7 @@ impl Handle {
     // ----- processes -----
 
     /// Starts a child now (on this thread: a failure is the error returned); its pipes become
-    /// connections of the reactor, its exit a [`crate::Event::ProcessExited`].
+    /// connections of the reactor, its exit a [`crate::event::Event::ProcessExited`].
     #[cfg(unix)]
     pub fn spawn(
         &self,
@@ -358,16 +359,16 @@ impl Handle {
 
     // ----- notifiers, pollers, signals -----
 
-    /// A notifier: [`crate::Notifier::trigger`] from any thread makes one
-    /// [`crate::Event::Notified`] (triggers coalesce until it is reported).
-    pub fn notifier(&self) -> crate::Notifier {
+    /// A notifier: [`Notifier::trigger`] from any thread makes one
+    /// [`crate::event::Event::Notified`] (triggers coalesce until it is reported).
+    pub fn notifier(&self) -> Notifier {
         let id = self.next_id();
-        let state = Arc::new(crate::notifier::NotifierState::default());
+        let state = Arc::new(NotifierState::default());
         self.submit(Command::NotifierAdd {
             id,
             state: state.clone(),
         });
-        crate::Notifier::new(id, state, self.clone())
+        Notifier::new(id, state, self.clone())
     }
 
     pub(crate) fn notify(&self, id: Id) {
@@ -379,7 +380,7 @@ impl Handle {
     }
 
     /// Polls `fd` (owned by the caller: never read, written or closed here) for the conditions
-    /// in `want` ([`crate::poll_bits`]); [`crate::Event::Polled`] every turn while one holds.
+    /// in `want` ([`crate::poll_bits`]); [`crate::event::Event::Polled`] every turn while one holds.
     #[cfg(unix)]
     pub fn poll_fd(&self, fd: i32, want: u8) -> Id {
         let id = self.next_id();
@@ -393,7 +394,7 @@ impl Handle {
         self.submit(Command::PollFree { id });
     }
 
-    /// Watches signal `signo` (`signal-hook`): [`crate::Event::Signal`] each time it arrives.
+    /// Watches signal `signo` (`signal-hook`): [`crate::event::Event::Signal`] each time it arrives.
     /// For Rust embedders; the Node binding uses Node's own signal handling.
     #[cfg(unix)]
     pub fn signal(&self, signo: i32) -> Id {
@@ -411,13 +412,13 @@ impl Handle {
     // ----- TLS -----
 
     /// Upgrades the open plain socket `id` to TLS (STARTTLS): what is queued now leaves in plain
-    /// text, everything after is sealed. [`crate::Event::TlsEstablished`] follows, or a
-    /// [`crate::Event::Failed`] with a TLS error (the socket is closed then).
-    pub fn start_tls(&self, id: Id, side: crate::TlsSide) {
+    /// text, everything after is sealed. [`crate::event::Event::TlsEstablished`] follows, or a
+    /// [`crate::event::Event::Failed`] with a TLS error (the socket is closed then).
+    pub fn start_tls(&self, id: Id, side: super::TlsSide) {
         self.submit(Command::StartTls { id, side });
     }
 
-    /// Answers [`crate::Event::TlsSniRequest`] for socket `id`: the certificate to present
+    /// Answers [`crate::event::Event::TlsSniRequest`] for socket `id`: the certificate to present
     /// (None: the server's default), or why none could be chosen (the handshake fails).
     pub fn tls_configure(&self, id: Id, answer: Result<Option<crate::tls::TlsIdentity>, String>) {
         self.submit(Command::TlsConfigure { id, answer });
@@ -425,8 +426,8 @@ impl Handle {
 
     // ----- HTTP -----
 
-    /// Binds `addr` now and serves HTTP on it: requests arrive as [`crate::Event::HttpRequest`]
-    /// (connections as [`crate::Event::Accepted`] and [`crate::Event::Released`]); answer with
+    /// Binds `addr` now and serves HTTP on it: requests arrive as [`crate::event::Event::HttpRequest`]
+    /// (connections as [`crate::event::Event::Accepted`] and [`crate::event::Event::Released`]); answer with
     /// [`Handle::http_respond`] or the streamed `http_start`/`http_chunk`/`http_finish`.
     #[cfg(feature = "http")]
     pub fn http_server(
@@ -488,8 +489,8 @@ impl Handle {
         self.submit(Command::HttpCloseServer { id, graceful });
     }
 
-    /// Sends an HTTP request on a pooled connection; [`crate::Event::HttpResponse`] or
-    /// [`crate::Event::HttpClientFailed`] follows with the returned id.
+    /// Sends an HTTP request on a pooled connection; [`crate::event::Event::HttpResponse`] or
+    /// [`crate::event::Event::HttpClientFailed`] follows with the returned id.
     #[cfg(feature = "http")]
     pub fn http_client(&self, request: ClientRequest) -> Id {
         let id = self.next_id();
@@ -500,7 +501,7 @@ impl Handle {
     // ----- DNS -----
 
     /// Looks a name (or, with [`DnsQuery::Reverse`], an address) up;
-    /// [`crate::Event::DnsResolved`] follows with the returned id.
+    /// [`crate::event::Event::DnsResolved`] follows with the returned id.
     pub fn dns_lookup(&self, query: DnsQuery) -> Id {
         let id = self.next_id();
         self.submit(Command::DnsQuery { id, query });
@@ -520,5 +521,49 @@ impl Handle {
     /// Stops the reactor, dropping everything.
     pub fn exit(&self) {
         self.submit(Command::Exit);
+    }
+}
+
+/// The triggering side of a notifier: `Send + Sync`, cheap to clone.
+#[derive(Clone)]
+pub struct Notifier {
+    id: Id,
+    state: Arc<NotifierState>,
+    handle: Handle,
+}
+
+impl Notifier {
+    pub(crate) fn new(id: Id, state: Arc<NotifierState>, handle: Handle) -> Notifier {
+        Notifier { id, state, handle }
+    }
+
+    /// The notifier's id (its events carry it).
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// Queues a wake-up (coalesced with any not reported yet). False when the notifier was
+    /// freed or its reactor is gone; never blocks.
+    pub fn trigger(&self) -> bool {
+        if self.state.freed.load(Ordering::Acquire) {
+            return false;
+        }
+        if !self.state.pending.swap(true, Ordering::AcqRel) {
+            self.handle.notify(self.id);
+        }
+        true
+    }
+
+    /// Stops the notifier: later triggers return false.
+    pub fn free(&self) {
+        if !self.state.freed.swap(true, Ordering::AcqRel) {
+            self.handle.free_notifier(self.id);
+        }
+    }
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").field("id", &self.id).finish()
     }
 }

@@ -127,7 +127,7 @@ impl Reactor {
         self.http_effects(id, eff, false, sink);
     }
 
-    /// A response made by a Rust embedder ([`crate::Handle::http_respond`] and friends).
+    /// A response made by a Rust embedder ([`super::Handle::http_respond`] and friends).
     pub(super) fn http_respond_owned(
         &mut self,
         id: Id,

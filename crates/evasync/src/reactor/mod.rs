@@ -48,8 +48,8 @@ use crate::timer::TimerQueue;
 
 pub use command::TlsSide;
 pub(crate) use command::{Command, ConnectTarget};
-pub use handle::Handle;
 use handle::Shared;
+pub use handle::{Handle, Notifier};
 pub use wakeups::poll_bits;
 
 /// The waker's token: ids are u32, so this can never collide with one.
