@@ -93,10 +93,14 @@ function chooseLoad(): { name: string; run: (port: number) => Promise<LoadResult
   })();
   const forced = process.env.DEMO_LOAD; // 'wrk' or 'loadgen'
   if (hasWrk && forced !== 'loadgen') return { name: `wrk -t1 -c${CONNS}`, run: wrk };
-  const bin = path.join(ROOT, 'target', 'release', 'evasync-loadgen');
+  // Built for the host triple explicitly, as `napi build` builds the addon: the same target
+  // directory, so the engine and its dependencies compiled for the addon are reused and only
+  // the final link is new.
+  const host = /^host: (\S+)$/m.exec(execFileSync('rustc', ['-vV'], { encoding: 'utf8' }))?.[1] ?? '';
+  const bin = path.join(ROOT, 'target', host, 'release', 'evasync-loadgen');
   if (!existsSync(bin)) {
-    console.log('building evasync-loadgen, the HTTP load generator on evasync\'s Rust client (once; up to two minutes on a cold target directory)…');
-    execFileSync('cargo', ['build', '--release', '-q', '-p', 'evasync-loadgen'], { cwd: ROOT, stdio: 'inherit' });
+    console.log('building evasync-loadgen, the HTTP load generator on evasync\'s Rust client (once, about half a minute after the addon\'s build)…');
+    execFileSync('cargo', ['build', '--release', '-q', '-p', 'evasync-loadgen', '--target', host], { cwd: ROOT, stdio: 'inherit' });
   }
   return { name: `evasync's HTTP client (crates/loadgen), ${CONNS} in flight`, run: (port) => loadgen(bin, port) };
 }
