@@ -294,6 +294,52 @@ function transportCallbacks(onMade: (s: Socket) => void): Callbacks {
   };
 }
 
+/**
+ * The callbacks of an outgoing connection (TCP or Unix) that becomes a `Transport` for the
+ * factory's protocol once connected: the promise resolves with both then, or rejects with the
+ * condition that failed the connect (or what the factory threw, closing the socket).
+ */
+function connectingTransport<P extends Protocol>(
+  protocolFactory: () => P,
+  resolve: (v: [Transport, P]) => void,
+  reject: (e: unknown) => void,
+): { readCb: Callbacks['readCb']; callbacks: Omit<Callbacks, 'readCb' | 'stream'> & { allowHalfOpen: true } } {
+  let settled = false;
+  const cbs = transportCallbacks(() => {});
+  return {
+    readCb: cbs.readCb,
+    callbacks: {
+      allowHalfOpen: true,
+      drainCb: cbs.drainCb,
+      connectCb: (s) => {
+        let protocol: P;
+        try {
+          protocol = protocolFactory();
+        } catch (err) {
+          settled = true;
+          closeSocket(s, { force: true });
+          reject(err);
+          return;
+        }
+        const t = new Transport(s, protocol);
+        s.data = t;
+        t.made();
+        settled = true;
+        resolve([t, protocol]);
+      },
+      eventCb: (ev) => {
+        if (!settled) {
+          settled = true;
+          reject(ev);
+          return;
+        }
+        cbs.eventCb!(ev);
+      },
+      released: cbs.released,
+    },
+  };
+}
+
 /** Options of `createConnection`. */
 export interface ConnectionOptions {
   family?: 0 | 4 | 6;
@@ -344,40 +390,13 @@ export function createConnection<P extends Protocol>(
   const loop = requireLoop();
   return loop.operation((resolve, reject) => {
     checkFunction('createConnection: protocolFactory', protocolFactory);
-    let settled = false;
-    const cbs = transportCallbacks(() => {});
-    tcpConnect(host, port, cbs.readCb, {
+    const { readCb, callbacks } = connectingTransport(protocolFactory, resolve, reject);
+    tcpConnect(host, port, readCb, {
       signal: opts.signal,
       tls: tlsOf(opts),
       family: opts.family,
       localAddress: opts.localAddress,
-      allowHalfOpen: true,
-      drainCb: cbs.drainCb,
-      connectCb: (s) => {
-        let protocol: P;
-        try {
-          protocol = protocolFactory();
-        } catch (err) {
-          settled = true;
-          closeSocket(s, { force: true });
-          reject(err);
-          return;
-        }
-        const t = new Transport(s, protocol);
-        s.data = t;
-        t.made();
-        settled = true;
-        resolve([t, protocol]);
-      },
-      eventCb: (ev) => {
-        if (!settled) {
-          settled = true;
-          reject(ev);
-          return;
-        }
-        cbs.eventCb!(ev);
-      },
-      released: cbs.released,
+      ...callbacks,
     } as Parameters<typeof tcpConnect>[3]);
   });
 }
@@ -601,38 +620,11 @@ export function createUnixConnection<P extends Protocol>(
   const loop = requireLoop();
   return loop.operation((resolve, reject) => {
     checkFunction('createUnixConnection: protocolFactory', protocolFactory);
-    let settled = false;
-    const cbs = transportCallbacks(() => {});
-    pipeConnect(path, cbs.readCb, {
+    const { readCb, callbacks } = connectingTransport(protocolFactory, resolve, reject);
+    pipeConnect(path, readCb, {
       signal: opts.signal,
       tls: tlsOf(opts),
-      allowHalfOpen: true,
-      drainCb: cbs.drainCb,
-      connectCb: (s) => {
-        let protocol: P;
-        try {
-          protocol = protocolFactory();
-        } catch (err) {
-          settled = true;
-          closeSocket(s, { force: true });
-          reject(err);
-          return;
-        }
-        const t = new Transport(s, protocol);
-        s.data = t;
-        t.made();
-        settled = true;
-        resolve([t, protocol]);
-      },
-      eventCb: (ev) => {
-        if (!settled) {
-          settled = true;
-          reject(ev);
-          return;
-        }
-        cbs.eventCb!(ev);
-      },
-      released: cbs.released,
+      ...callbacks,
     } as Parameters<typeof pipeConnect>[2]);
   });
 }

@@ -120,23 +120,9 @@ impl Io {
     /// spurious wake-up), `Some(None)` connected, `Some(Some(e))` failed.
     pub fn connect_outcome(&self) -> Option<Option<io::Error>> {
         match self {
-            Io::Tcp(s) => match s.take_error() {
-                Ok(Some(e)) | Err(e) => Some(Some(e)),
-                Ok(None) => match s.peer_addr() {
-                    Ok(_) => Some(None),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
-                    Err(e) => Some(Some(e)),
-                },
-            },
+            Io::Tcp(s) => connect_result(s.take_error(), || s.peer_addr().map(drop)),
             #[cfg(unix)]
-            Io::Unix(s) => match s.take_error() {
-                Ok(Some(e)) | Err(e) => Some(Some(e)),
-                Ok(None) => match s.peer_addr() {
-                    Ok(_) => Some(None),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
-                    Err(e) => Some(Some(e)),
-                },
-            },
+            Io::Unix(s) => connect_result(s.take_error(), || s.peer_addr().map(drop)),
             #[cfg(unix)]
             Io::PipeIn(_) | Io::PipeOut(_) => Some(None),
         }
@@ -240,5 +226,21 @@ impl<T: std::os::fd::AsRawFd> OsHandle for T {
 impl<T: std::os::windows::io::AsRawSocket> OsHandle for T {
     fn os_handle(&self) -> i64 {
         self.as_raw_socket() as i64
+    }
+}
+
+/// [`Io::connect_outcome`] for a stream socket: its pending error (`SO_ERROR`) if any, else
+/// whether it has a peer (`NotConnected`: the connect is still under way).
+fn connect_result(
+    pending: io::Result<Option<io::Error>>,
+    peer: impl FnOnce() -> io::Result<()>,
+) -> Option<Option<io::Error>> {
+    match pending {
+        Ok(Some(e)) | Err(e) => Some(Some(e)),
+        Ok(None) => match peer() {
+            Ok(()) => Some(None),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+            Err(e) => Some(Some(e)),
+        },
     }
 }
