@@ -10,38 +10,14 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { cpuSeconds, median, saveResults, startChild, startProgram, stopChild, table } from './common';
+import { pingPong } from './ping-pong';
 
 /** Connection counts swept (issue: 10, 50 and 200). */
 const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
-const MSG = Buffer.alloc(64, 0x61);
 const BULK = 1024 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
-
-async function pingPong(port: number, conns: number): Promise<number> {
-  let msgs = 0;
-  await as.startEventLoop(() => {
-    const sockets: as.Socket[] = [];
-    let stop = false;
-    for (let i = 0; i < conns; i++) {
-      let got = 0;
-      sockets.push(as.tcpConnect('127.0.0.1', port, (s, d: Buffer) => {
-        got += d.length;
-        while (got >= 64) {
-          got -= 64;
-          msgs++;
-          if (!stop) as.writeSocketData(s, MSG);
-        }
-      }, { data: MSG }));
-    }
-    as.delay(() => {
-      stop = true;
-      for (const s of sockets) if (!s.closed) as.closeSocket(s);
-    }, { time: SECONDS });
-  });
-  return msgs;
-}
 
 async function bulk(port: number): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -93,7 +69,7 @@ async function measurePingPong(impl: string, driver: string | undefined, conns: 
   return withServer(impl, driver, async (port, pid) => {
     const c0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
-    const msgs = await pingPong(port, conns);
+    const msgs = await pingPong((cb, o) => as.tcpConnect('127.0.0.1', port, cb, o), conns, SECONDS);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const c1 = cpuSeconds(pid);
     return { server: label(impl, driver), conns, 'msgs/s': Math.round(msgs / secs), 'server CPU µs/msg': ((c1 - c0) * 1e6) / msgs };
@@ -123,7 +99,7 @@ export async function main(): Promise<void> {
   }
   const bulkRows: BulkRow[] = [];
   for (const [impl, driver] of configs) if (impl !== 'c') bulkRows.push(await measureBulk(impl, driver));
-  console.log(`${MSG.length}-byte ping-pong for ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds; the client is evasync in this process`);
+  console.log(`64-byte ping-pong for ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds; the client is evasync in this process`);
   const table1 = rows.map((r) => {
     const node = rows.find((n) => n.conns === r.conns && n.server === 'node:net')!;
     const c = rows.find((n) => n.conns === r.conns && n.server === 'C epoll')!;

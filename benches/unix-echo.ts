@@ -11,37 +11,11 @@ import * as path from 'node:path';
 import * as as from 'evasync';
 
 import { cpuSeconds, median, saveResults, startChild, stopChild, table } from './common';
+import { pingPong } from './ping-pong';
 
 const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const MSG = Buffer.alloc(64, 0x61);
-
-async function pingPong(sockPath: string, conns: number): Promise<number> {
-  let msgs = 0;
-  await as.startEventLoop(() => {
-    const sockets: as.Socket[] = [];
-    let stop = false;
-    for (let i = 0; i < conns; i++) {
-      let got = 0;
-      sockets.push(
-        as.pipeConnect(sockPath, (s, d: Buffer) => {
-          got += d.length;
-          while (got >= 64) {
-            got -= 64;
-            msgs++;
-            if (!stop) as.writeSocketData(s, MSG);
-          }
-        }, { data: MSG }),
-      );
-    }
-    as.delay(() => {
-      stop = true;
-      for (const s of sockets) if (!s.closed) as.closeSocket(s);
-    }, { time: SECONDS });
-  });
-  return msgs;
-}
 
 interface Row {
   server: string;
@@ -57,7 +31,7 @@ async function measure(name: string, args: string[], conns: number): Promise<Row
   try {
     const c0 = cpuSeconds(child.pid!);
     const t0 = process.hrtime.bigint();
-    const msgs = await pingPong(sockPath, conns);
+    const msgs = await pingPong((cb, o) => as.pipeConnect(sockPath, cb, o), conns, SECONDS);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuSeconds(child.pid!) - c0;
     return { server: name, conns, 'msgs/s': Math.round(msgs / secs), 'server CPU µs/msg': (cpu * 1e6) / msgs };
