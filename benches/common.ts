@@ -1,5 +1,5 @@
 /** Shared bench helpers: process CPU and RSS from /proc, tables, JSON results, child servers. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -81,4 +81,16 @@ export function stopChild(child: ChildProcess): Promise<void> {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/** Compiles `benches/c/<name>.c` into `target/bench/<name>` (once per run); its path. */
+const builtC = new Set<string>();
+export function buildC(name: string): string {
+  const out = path.join(__dirname, '..', 'target', 'bench', name);
+  if (!builtC.has(name)) {
+    mkdirSync(path.dirname(out), { recursive: true });
+    execFileSync('cc', ['-O2', '-o', out, path.join(__dirname, 'c', `${name}.c`)]);
+    builtC.add(name);
+  }
+  return out;
 }

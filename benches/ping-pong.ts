@@ -1,8 +1,29 @@
 /**
- * The client of the echo benches (`tcp-echo`, `unix-echo`): `conns` connections, each sending
- * 64 bytes and sending again on every 64 bytes echoed, for `seconds`; returns the messages echoed.
+ * The clients of the echo benches (`tcp-echo`, `unix-echo`): `conns` connections, each sending
+ * 64 bytes and sending again on every 64 bytes echoed, for `seconds`; each returns the messages
+ * echoed. Two of them: evasync in this process, and a single-threaded C epoll client that costs
+ * less per message than the servers, so that on a two-core machine the figures are the server's
+ * (the default; CLIENT=evasync picks the other).
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
 import * as as from 'evasync';
+
+import { buildC } from './common';
+
+/** Which client the echo benches use: `c` (default) or `evasync`. */
+export const CLIENT = process.env.CLIENT === 'evasync' ? 'evasync' : 'c';
+
+export function clientLabel(): string {
+  return CLIENT === 'c' ? 'the C epoll client (benches/c/pingpong.c)' : 'evasync in this process';
+}
+
+/** The C client against `['tcp', port]` (127.0.0.1) or `['unix', path]`. */
+export async function lightPingPong(target: ['tcp' | 'unix', string], conns: number, seconds: number): Promise<number> {
+  const { stdout } = await promisify(execFile)(buildC('pingpong'), [...target, String(conns), String(seconds)]);
+  return Number(stdout.trim());
+}
 
 const MSG = Buffer.alloc(64, 0x61);
 

@@ -1,16 +1,13 @@
 /**
  * TCP echo: 64-byte ping-pong over 50 connections, and a 1 GiB bulk stream echoed back, against
  * an evasync `tcpServer` and a `node:net` server, each in its own process (CPU from /proc, all
- * threads), interleaved, with the same evasync client.
+ * threads), interleaved, with the same client for all (the C one of benches/c/pingpong.c, or
+ * evasync in this process with CLIENT=evasync; the bulk stream's client is evasync).
  */
 import * as as from 'evasync';
 
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import * as path from 'node:path';
-
-import { cpuSeconds, median, saveResults, startChild, startProgram, stopChild, table } from './common';
-import { pingPong } from './ping-pong';
+import { buildC, cpuSeconds, median, saveResults, startChild, startProgram, stopChild, table } from './common';
+import { CLIENT, clientLabel, lightPingPong, pingPong } from './ping-pong';
 
 /** Connection counts swept (issue: 10, 50 and 200). */
 const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
@@ -42,17 +39,9 @@ async function bulk(port: number): Promise<number> {
 interface Row { server: string; conns: number; 'msgs/s': number; 'server CPU µs/msg': number }
 interface BulkRow { server: string; 'bulk MB/s': number; 'bulk server CPU s/GiB': number }
 
-/** Builds the C epoll reference server (benches/c/echo-epoll.c) once; its path. */
-function cServer(): string {
-  const out = path.join(__dirname, '..', 'target', 'bench', 'echo-epoll');
-  mkdirSync(path.dirname(out), { recursive: true });
-  execFileSync('cc', ['-O2', '-o', out, path.join(__dirname, 'c', 'echo-epoll.c')]);
-  return out;
-}
-
 async function withServer<T>(impl: string, driver: string | undefined, fn: (port: number, pid: number) => Promise<T>): Promise<T> {
   const { child, line } =
-    impl === 'c' ? await startProgram(cServer(), []) : await startChild('tcp-echo-server.ts', driver ? [impl, driver] : [impl]);
+    impl === 'c' ? await startProgram(buildC('echo-epoll'), []) : await startChild('tcp-echo-server.ts', driver ? [impl, driver] : [impl]);
   try {
     return await fn(Number(line.split(' ')[1]), child.pid!);
   } finally {
@@ -69,7 +58,10 @@ async function measurePingPong(impl: string, driver: string | undefined, conns: 
   return withServer(impl, driver, async (port, pid) => {
     const c0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
-    const msgs = await pingPong((cb, o) => as.tcpConnect('127.0.0.1', port, cb, o), conns, SECONDS);
+    const msgs =
+      CLIENT === 'c'
+        ? await lightPingPong(['tcp', String(port)], conns, SECONDS)
+        : await pingPong((cb, o) => as.tcpConnect('127.0.0.1', port, cb, o), conns, SECONDS);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const c1 = cpuSeconds(pid);
     return { server: label(impl, driver), conns, 'msgs/s': Math.round(msgs / secs), 'server CPU µs/msg': ((c1 - c0) * 1e6) / msgs };
@@ -99,7 +91,7 @@ export async function main(): Promise<void> {
   }
   const bulkRows: BulkRow[] = [];
   for (const [impl, driver] of configs) if (impl !== 'c') bulkRows.push(await measureBulk(impl, driver));
-  console.log(`64-byte ping-pong for ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds; the client is evasync in this process`);
+  console.log(`64-byte ping-pong for ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds; the client is ${clientLabel()}`);
   const table1 = rows.map((r) => {
     const node = rows.find((n) => n.conns === r.conns && n.server === 'node:net')!;
     const c = rows.find((n) => n.conns === r.conns && n.server === 'C epoll')!;

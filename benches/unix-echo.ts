@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- unix-echo`: 64-byte ping-pong over Unix sockets at 10, 50 and 200
  * connections, an evasync `pipeServer` (both drivers) against a node:net server on the same
- * kind of path, each in its own process, with the same evasync client (`pipeConnect`) in this
- * one; rounds interleaved, medians. msgs/s and server CPU per message.
+ * kind of path, each in its own process, with the same client for all (the C one of
+ * benches/c/pingpong.c, or evasync's `pipeConnect` in this process with CLIENT=evasync);
+ * rounds interleaved, medians. msgs/s and server CPU per message.
  */
 import { rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +12,7 @@ import * as path from 'node:path';
 import * as as from 'evasync';
 
 import { cpuSeconds, median, saveResults, startChild, stopChild, table } from './common';
-import { pingPong } from './ping-pong';
+import { CLIENT, clientLabel, lightPingPong, pingPong } from './ping-pong';
 
 const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
@@ -31,7 +32,10 @@ async function measure(name: string, args: string[], conns: number): Promise<Row
   try {
     const c0 = cpuSeconds(child.pid!);
     const t0 = process.hrtime.bigint();
-    const msgs = await pingPong((cb, o) => as.pipeConnect(sockPath, cb, o), conns, SECONDS);
+    const msgs =
+      CLIENT === 'c'
+        ? await lightPingPong(['unix', sockPath], conns, SECONDS)
+        : await pingPong((cb, o) => as.pipeConnect(sockPath, cb, o), conns, SECONDS);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuSeconds(child.pid!) - c0;
     return { server: name, conns, 'msgs/s': Math.round(msgs / secs), 'server CPU µs/msg': (cpu * 1e6) / msgs };
@@ -69,7 +73,7 @@ export async function main(): Promise<void> {
       });
     }
   }
-  console.log(`64-byte ping-pong over Unix sockets, ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds (evasync client in this process)`);
+  console.log(`64-byte ping-pong over Unix sockets, ${SECONDS} s per run, median of ${ROUNDS} interleaved rounds; the client is ${clientLabel()}`);
   table(rows);
   console.log(`results: ${saveResults('unix-echo', { rows })}`);
 }
