@@ -17,6 +17,7 @@ mod der;
 mod errors;
 mod inbuf;
 mod pem;
+mod records;
 pub(crate) mod session;
 mod sni;
 #[cfg(test)]
