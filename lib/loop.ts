@@ -20,8 +20,7 @@ import {
 } from './conditions';
 import { ErrorKind, EventKind, Layout, OpCode } from '../binding';
 import { native, type NativeLoop } from './native';
-import { tlsCodeName, tlsInfoOf, type TlsInfo } from './tls';
-import type { TimerList } from './timers';
+import { tlsCodeName, tlsInfoOf, type TlsInfo } from './tls-info';
 import { Wire } from './wire';
 import { shown } from './args';
 
@@ -101,6 +100,12 @@ function defaultDefaultEventCb(ev: unknown): void {
   throw ev;
 }
 
+/** A list of the timers of one duration (lib/timers.ts), as the loop sees it: abandoned when
+ * the loop ends. */
+export interface TimerGroup {
+  abandon(): void;
+}
+
 /** One running event loop. */
 export class Loop {
   readonly native: NativeLoop;
@@ -113,7 +118,7 @@ export class Loop {
   /** id → object receiving that id's events (sockets, servers). */
   readonly objects = new Map<number, Dispatchee>();
   /** Pending timers by duration in seconds (see lib/timers.ts). */
-  readonly timerLists = new Map<number, TimerList>();
+  readonly timerLists = new Map<number, TimerGroup>();
   /** Engine timers by slab index (id & TIMER_INDEX_MASK); see `allocTimer`. */
   readonly timerSlots: Array<Dispatchee | undefined> = [undefined];
   /** Generation per slab index, bumped when a slot is freed. */

@@ -8,7 +8,8 @@ import { ConnectionError, ConnectionInfo } from './conditions';
 import { checkData, type Data } from './data';
 import { type Loop, requireLoop } from './loop';
 import { bindPipe, bindServer, type Callbacks, checkPort, checkUnixPath, closeSocket, pipeConnect, type Socket, tcpConnect, TcpServer } from './tcp';
-import { cipherBits, nativeTls, type TlsOptions } from './tls';
+import { nativeTls, type TlsOptions } from './tls';
+import { cipherBits } from './tls-info';
 import { checkFunction, shown } from './args';
 
 /** asyncio's Protocol, camelCased. Every method is optional. */

@@ -59,7 +59,8 @@ export class Timer {
     this.#flags = repeat ? REPEAT : 0;
     const now = performance.now();
     this.deadline = now + seconds * 1000;
-    let list = loop.timerLists.get(seconds);
+    // Only this module puts lists there.
+    let list = loop.timerLists.get(seconds) as TimerList | undefined;
     if (list === undefined) {
       list = new TimerList(loop, seconds);
       loop.timerLists.set(seconds, list);

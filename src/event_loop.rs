@@ -174,7 +174,7 @@ impl NativeLoop {
     #[napi(catch_unwind)]
     pub fn exit(&self) {
         self.parked.borrow_mut().clear();
-        crate::wakeups::forget_notifiers(&self.notifier_keys.borrow_mut().split_off(0));
+        crate::notifier_table::forget_notifiers(&self.notifier_keys.borrow_mut().split_off(0));
         self.stop();
         self.memory.borrow_mut().release();
     }

@@ -13,6 +13,7 @@ mod driver_thread;
 mod event_loop;
 mod http;
 mod kinds;
+mod notifier_table;
 mod process;
 mod shared;
 mod tcp;

@@ -1,36 +1,18 @@
-//! Notifiers and pollers. A notifier can be triggered from any JS thread (a `worker_thread`,
-//! even one without a loop) through `notifierTrigger(key)`, a plain function: the key finds the
-//! engine's `Notifier` in a process-wide table, so the trigger needs no object of the loop's.
+//! Notifiers and pollers of a loop. Notifiers are kept by key in the process-wide table of
+//! [`crate::notifier_table`], which is what triggers from other threads go through.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
 
-use evasync::Notifier;
 use napi_derive::napi;
 
 use crate::event_loop::NativeLoop;
-
-/// Every live notifier of every loop of the process, by key.
-fn table() -> &'static Mutex<HashMap<u32, Notifier>> {
-    static TABLE: OnceLock<Mutex<HashMap<u32, Notifier>>> = OnceLock::new();
-    TABLE.get_or_init(Mutex::default)
-}
+use crate::notifier_table::table;
 
 /// A new notifier: its id (its events carry it) and its key (what triggers name).
 #[napi(object)]
 pub struct NotifierIds {
     pub id: u32,
     pub key: u32,
-}
-
-/// Triggers the notifier `key` from any thread; false when it was freed or its loop ended.
-#[napi(catch_unwind)]
-// Called from JS only: the test build of this crate has no caller.
-#[cfg_attr(test, allow(dead_code))]
-pub fn notifier_trigger(key: u32) -> bool {
-    let notifier = table().lock().ok().and_then(|t| t.get(&key).cloned());
-    notifier.is_some_and(|n| n.trigger())
 }
 
 #[napi]
@@ -78,16 +60,5 @@ impl NativeLoop {
         self.command(|h| h.free_poller(id));
         #[cfg(not(unix))]
         let _ = id;
-    }
-}
-
-/// Forgets the notifiers of a loop that ended (their triggers then return false).
-pub(crate) fn forget_notifiers(keys: &[u32]) {
-    if let Ok(mut t) = table().lock() {
-        for k in keys {
-            if let Some(n) = t.remove(k) {
-                n.free();
-            }
-        }
     }
 }
