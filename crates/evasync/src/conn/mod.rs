@@ -429,7 +429,6 @@ impl Conn {
 
     /// Writes `data` at once if nothing is queued before it and the kernel takes it; queues
     /// what is left. Returns the bytes written to the socket now.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))] // used by the HTTP layers
     pub fn write_or_queue(&mut self, data: &[u8], scratch: &mut [u8]) -> std::io::Result<usize> {
         if let Filter::Tls(_) = self.filter {
             return self.write_tls_or_queue(data, scratch);

@@ -224,7 +224,6 @@ impl Conn {
 
     /// The TLS [`Conn::write_or_queue`]: sealed and written at once when nothing waits before
     /// it and the handshake is done; queued otherwise.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))] // used by the HTTP layers
     pub(super) fn write_tls_or_queue(
         &mut self,
         data: &[u8],

@@ -184,6 +184,45 @@ impl Reactor {
         }
     }
 
+    /// [`Reactor::write`] of bytes the caller keeps (the operations JS wrote in shared
+    /// memory): written straight from them when nothing waits before them, so only what the
+    /// kernel did not take is copied into the queue.
+    pub(super) fn write_bytes(
+        &mut self,
+        id: Id,
+        data: &[u8],
+        notify_at: Option<u64>,
+        sink: &mut dyn EventSink,
+    ) {
+        let Reactor { conns, scratch, .. } = self;
+        let Some(slot) = conns.get_mut(&id) else {
+            return;
+        };
+        let conn = &mut slot.conn;
+        if conn.has(flag::SHUT_WR) {
+            return;
+        }
+        if let Some(at) = notify_at {
+            conn.notify_at = conn.notify_at.min(at);
+        }
+        if !conn.is_live() || !conn.has(flag::WRITE_ENABLED) || !conn.wq.is_empty() {
+            conn.queue(data.to_vec());
+        } else {
+            match conn.write_or_queue(data, scratch) {
+                Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
+                Err(e) => {
+                    let err = Error::io(conn.describe("write to"), &e);
+                    return self.fail(id, err, sink);
+                }
+            }
+        }
+        if conn.is_live() {
+            // Reports the progress, arms the write timeout for what is left, or sends a FIN
+            // that waited for the queue to drain.
+            self.flush_conn(id, sink);
+        }
+    }
+
     pub(super) fn notify_flushed(&mut self, id: Id, at: u64, sink: &mut dyn EventSink) {
         let Some(slot) = self.conns.get_mut(&id) else {
             return;

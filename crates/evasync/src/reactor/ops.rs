@@ -51,7 +51,7 @@ impl Reactor {
                     data,
                     notify_at,
                 } => {
-                    self.write(id, data.to_vec(), notify_at, sink);
+                    self.write_bytes(id, data, notify_at, sink);
                     written = self.flushed_total(id);
                 }
                 Op::NotifyFlushed { id, at } => self.notify_flushed(id, at, sink),
