@@ -169,3 +169,40 @@ test('writeSocketData returns false above the high watermark and drainCb runs at
   });
   await closeServer(server);
 });
+
+test('small and large writes, strings and Buffers, arrive in the order written', async (t) => {
+  // Large Buffers are written from their own memory under the main driver and small ones
+  // through the op memory: the order must hold across both, and across a connect still under way.
+  const sizes = [10, 20 * 1024, 3, 100 * 1024, 1, 16 * 1024, 16 * 1024 - 1, 700 * 1024, 5, 64 * 1024];
+  const pieces: Array<string | Buffer> = sizes.map((n, i) => (i % 4 === 2 ? 'x'.repeat(n) : pattern(Math.ceil(n / 4) * 4, i + 1).subarray(0, n)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const expected = sha256(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  const received = deferred<string>();
+  const { server, port } = await nodeServer((s) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    s.on('data', (d) => {
+      chunks.push(d);
+      n += d.length;
+      if (n === total) received.resolve(sha256(chunks));
+    });
+  });
+  await runLoop(t, async () => {
+    const flushed = deferred();
+    const sock = as.tcpConnect('127.0.0.1', port, () => {}, {});
+    // Half before the connect completes, half after the first write callback.
+    const half = pieces.length / 2;
+    for (let i = 0; i < half; i++) as.writeSocketData(sock, pieces[i]!);
+    as.writeSocketData(sock, Buffer.alloc(0), {
+      writeCb: (s) => {
+        for (let i = half; i < pieces.length; i++) as.writeSocketData(s, pieces[i]!, i === pieces.length - 1 ? { writeCb: () => flushed.resolve() } : {});
+      },
+    });
+    await flushed.promise;
+    t.is(sock.writeBufferSize, 0);
+    as.closeSocket(sock);
+    await expectClean(t, 10);
+  });
+  t.is(await received.promise, expected);
+  await closeServer(server);
+});

@@ -18,6 +18,9 @@ export interface FlushedSink {
 }
 
 const RECORD = Layout.RecordWords;
+/** Bytes from which a write (under the main driver) is lent to the engine rather than copied
+ * into the op memory: above this a copy costs more than the call. */
+const LEND_MIN = 16 * 1024;
 
 export class Wire {
   readonly #native: NativeLoop;
@@ -143,6 +146,13 @@ export class Wire {
 
   /** A write of `data` to socket `id`; `notifyAt` < 0: no Flushed event wanted. */
   write(id: number, data: string | Uint8Array, notifyAt: number, sink: FlushedSink): void {
+    if (this.#trackResults && typeof data !== 'string' && data.byteLength >= LEND_MIN) {
+      // Main driver: the engine writes a large buffer straight from its memory (after applying
+      // what was written before it) instead of it being copied into the op memory first.
+      const total = this.#native.writeLent(id, data, notifyAt);
+      if (total >= 0) sink.noteFlushed(total);
+      return;
+    }
     const room = Wire.room(data);
     const n = this.#reserve(room);
     const i = n * RECORD;

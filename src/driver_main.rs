@@ -188,6 +188,15 @@ impl MainLoop {
         });
     }
 
+    /// [`evasync::Reactor::write_lent`] after the operations JS wrote before it; the flushed
+    /// total, or -1.
+    pub fn write_lent(&self, id: u32, data: &[u8], notify_at: Option<u64>) -> f64 {
+        self.apply_ops();
+        self.with_reactor(|reactor, batch| reactor.write_lent(id, data, notify_at, batch))
+            .flatten()
+            .map_or(-1.0, |n| n as f64)
+    }
+
     fn turn_and_deliver(&self) {
         if self.closed.get() {
             return;

@@ -141,6 +141,28 @@ impl NativeLoop {
         }
     }
 
+    /// Writes `data` to socket `id` straight from its memory, after the operations written
+    /// before it (`main` driver: a large Buffer skips its copy into the op memory; what the
+    /// kernel does not take is copied into the queue). `notifyAt` < 0: no Flushed event
+    /// wanted. Returns the socket's flushed total, or -1 when it is gone. Under the `thread`
+    /// driver it is an ordinary write (result -1).
+    #[napi(catch_unwind)]
+    pub fn write_lent(&self, id: u32, data: &[u8], notify_at: f64) -> f64 {
+        let notify_at = (notify_at >= 0.0).then_some(notify_at as u64);
+        match &self.driver {
+            #[cfg(unix)]
+            Driver::Main(ml) => ml.write_lent(id, data, notify_at),
+            Driver::Thread(_) => {
+                self.apply_ops();
+                self.handle.write(id, data);
+                if let Some(at) = notify_at {
+                    self.handle.notify_flushed(id, at);
+                }
+                -1.0
+            }
+        }
+    }
+
     /// Replaces the op regions with ones holding at least `minOps` records and `minData` bytes
     /// (apply what was written first). Returns `[ops, data, results]`.
     #[napi(catch_unwind, ts_return_type = "ArrayBuffer[]")]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::event::{Event, EventSink};
 #[cfg(feature = "http")]
 use crate::http::parse::PreparedHeaders;
+use crate::id::Id;
 #[cfg(feature = "http")]
 use crate::reactor::http_server::Part;
 use crate::reactor::Reactor;
@@ -15,6 +16,23 @@ use crate::wire::ops::fields;
 use crate::wire::ops::{decode, Op};
 
 impl Reactor {
+    /// A write whose bytes the caller lends for this call only (a large JS Buffer under the
+    /// `main` driver, which so skips copying it into the op memory): written straight from
+    /// them as far as the kernel takes them, the rest copied into the queue. Operations written
+    /// before it must have been applied. Returns the connection's flushed total, as
+    /// [`Reactor::apply_ops`] does for its writes; None when the connection is gone.
+    pub fn write_lent(
+        &mut self,
+        id: Id,
+        data: &[u8],
+        notify_at: Option<u64>,
+        sink: &mut dyn EventSink,
+    ) -> Option<u64> {
+        self.clock.refresh();
+        self.write_bytes(id, data, notify_at, sink);
+        self.flushed_total(id)
+    }
+
     /// Applies `ops` (with the bytes in `data`) in order, then writes what they deferred. When
     /// `results` is given (one slot per record), a write's slot receives the bytes of its socket
     /// in the kernel afterwards, so a driver on the reactor's thread learns at once what went
