@@ -128,7 +128,7 @@ impl Reactor {
         self.release_conn(id, sink);
     }
 
-    /// Lets go of a connection: deregisters it, cancels its lookup and attempts, fixes the
+    /// Lets go of a connection: closes its socket, cancels its lookup and attempts, fixes the
     /// counts and its listener's, tells its upper layer, and reports `Released`.
     pub(super) fn release_conn(&mut self, id: Id, sink: &mut dyn EventSink) {
         let Some(mut slot) = self.conns.remove(&id) else {
@@ -141,8 +141,16 @@ impl Reactor {
         if let Some(mut c) = conn.connecting.take() {
             self.drop_racers(&mut c);
         }
-        if let Some(mut io) = conn.io.take() {
-            io.deregister(self.poll.registry());
+        if let Some(io) = conn.io.take() {
+            // On Unix closing the descriptor takes it out of the poll (epoll and kqueue forget
+            // a file with its last descriptor), which saves a system call per connection;
+            // ids are never reused, so an event still in flight for this one finds nothing.
+            #[cfg(not(unix))]
+            {
+                let mut io = io;
+                io.deregister(self.poll.registry());
+            }
+            drop(io);
         }
         if let Some(l) = self.listeners.get_mut(&slot.server) {
             l.open = l.open.saturating_sub(1);
