@@ -104,8 +104,13 @@ impl Reactor {
         let Some(slot) = conns.get_mut(&id) else {
             return;
         };
-        slot.conn.shut_write();
-        slot.conn.discard_input(scratch);
+        // Closing the socket sends the FIN after what was written (a shutdown first would be
+        // one more system call for the same packet). Input left unread would make the close a
+        // reset, which can destroy the data just sent in the peer's receive path: read it
+        // away first, unless the peer's EOF was already read (nothing can be left then).
+        if !slot.conn.has(flag::EOF) {
+            slot.conn.discard_input(scratch);
+        }
         self.release_conn(id, sink);
     }
 
