@@ -83,8 +83,10 @@ export function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Compiles `benches/c/<name>.c` into `target/bench/<name>` (once per run); its path. */
+/** The C programs compiled in this run. */
 const builtC = new Set<string>();
+
+/** Compiles `benches/c/<name>.c` into `target/bench/<name>` (once per run); its path. */
 export function buildC(name: string): string {
   const out = path.join(__dirname, '..', 'target', 'bench', name);
   if (!builtC.has(name)) {

@@ -13,14 +13,28 @@ import * as as from 'evasync';
 import { buildC } from './common';
 
 /** Which client the echo benches use: `c` (default) or `evasync`. */
-export const CLIENT = process.env.CLIENT === 'evasync' ? 'evasync' : 'c';
+const CLIENT = process.env.CLIENT === 'evasync' ? 'evasync' : 'c';
+
+/** Where the echo server listens: `['tcp', port]` (127.0.0.1) or `['unix', path]`. */
+export type EchoTarget = ['tcp' | 'unix', string];
+
+/** The ping-pong against `target` with the client CLIENT picks; the messages echoed. */
+export function echoClient(target: EchoTarget, conns: number, seconds: number): Promise<number> {
+  if (CLIENT === 'c') return lightPingPong(target, conns, seconds);
+  const [kind, where] = target;
+  return pingPong(
+    (cb, o) => (kind === 'tcp' ? as.tcpConnect('127.0.0.1', Number(where), cb, o) : as.pipeConnect(where, cb, o)),
+    conns,
+    seconds,
+  );
+}
 
 export function clientLabel(): string {
   return CLIENT === 'c' ? 'the C epoll client (benches/c/pingpong.c)' : 'evasync in this process';
 }
 
-/** The C client against `['tcp', port]` (127.0.0.1) or `['unix', path]`. */
-export async function lightPingPong(target: ['tcp' | 'unix', string], conns: number, seconds: number): Promise<number> {
+/** The C client against `target`. */
+async function lightPingPong(target: EchoTarget, conns: number, seconds: number): Promise<number> {
   const { stdout } = await promisify(execFile)(buildC('pingpong'), [...target, String(conns), String(seconds)]);
   return Number(stdout.trim());
 }
@@ -28,7 +42,7 @@ export async function lightPingPong(target: ['tcp' | 'unix', string], conns: num
 const MSG = Buffer.alloc(64, 0x61);
 
 /** `connect(readCb, opts)` opens one connection (tcpConnect, pipeConnect, …). */
-export async function pingPong(
+async function pingPong(
   connect: (readCb: as.ReadCb, opts: { data: Buffer }) => as.Socket,
   conns: number,
   seconds: number,

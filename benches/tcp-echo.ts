@@ -7,7 +7,7 @@
 import * as as from 'evasync';
 
 import { buildC, cpuSeconds, median, saveResults, startChild, startProgram, stopChild, table } from './common';
-import { CLIENT, clientLabel, lightPingPong, pingPong } from './ping-pong';
+import { clientLabel, echoClient } from './ping-pong';
 
 /** Connection counts swept (issue: 10, 50 and 200). */
 const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
@@ -58,10 +58,7 @@ async function measurePingPong(impl: string, driver: string | undefined, conns: 
   return withServer(impl, driver, async (port, pid) => {
     const c0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
-    const msgs =
-      CLIENT === 'c'
-        ? await lightPingPong(['tcp', String(port)], conns, SECONDS)
-        : await pingPong((cb, o) => as.tcpConnect('127.0.0.1', port, cb, o), conns, SECONDS);
+    const msgs = await echoClient(['tcp', String(port)], conns, SECONDS);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const c1 = cpuSeconds(pid);
     return { server: label(impl, driver), conns, 'msgs/s': Math.round(msgs / secs), 'server CPU µs/msg': ((c1 - c0) * 1e6) / msgs };

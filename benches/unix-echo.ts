@@ -9,10 +9,8 @@ import { rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import * as as from 'evasync';
-
 import { cpuSeconds, median, saveResults, startChild, stopChild, table } from './common';
-import { CLIENT, clientLabel, lightPingPong, pingPong } from './ping-pong';
+import { clientLabel, echoClient } from './ping-pong';
 
 const CONN_COUNTS = (process.env.CONNS ?? '10,50,200').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 3);
@@ -32,10 +30,7 @@ async function measure(name: string, args: string[], conns: number): Promise<Row
   try {
     const c0 = cpuSeconds(child.pid!);
     const t0 = process.hrtime.bigint();
-    const msgs =
-      CLIENT === 'c'
-        ? await lightPingPong(['unix', sockPath], conns, SECONDS)
-        : await pingPong((cb, o) => as.pipeConnect(sockPath, cb, o), conns, SECONDS);
+    const msgs = await echoClient(['unix', sockPath], conns, SECONDS);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuSeconds(child.pid!) - c0;
     return { server: name, conns, 'msgs/s': Math.round(msgs / secs), 'server CPU µs/msg': (cpu * 1e6) / msgs };

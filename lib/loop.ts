@@ -82,7 +82,9 @@ export interface Stats {
   eventBatches: number;
   eventsDelivered: number;
   /** Native calls that handed operations (writes, responses, timers…) to the engine outside a
-   * delivery; operations made during a delivery go with its return, at no call. */
+   * delivery, plus one per write of a Buffer of 16 KiB or more under the `main` driver (lent to
+   * the engine by a call of its own); other operations made during a delivery go with its
+   * return, at no call. */
   opCalls: number;
   driver?: 'main' | 'thread';
 }

@@ -38,8 +38,8 @@ export class Wire {
   readonly #trackResults: boolean;
   #flushQueued = false;
   readonly #flushBound = () => this.flush();
-  /** Native calls made to hand operations over outside a delivery (during one they go with
-   * its return, at no call). */
+  /** Native calls made to hand operations over: outside a delivery, and each lent write
+   * (other operations made during a delivery go with its return, at no call). */
   applyCalls = 0;
 
   constructor(native: NativeLoop, trackResults: boolean) {
@@ -149,6 +149,7 @@ export class Wire {
     if (this.#trackResults && typeof data !== 'string' && data.byteLength >= LEND_MIN) {
       // Main driver: the engine writes a large buffer straight from its memory (after applying
       // what was written before it) instead of it being copied into the op memory first.
+      this.applyCalls++;
       const total = this.#native.writeLent(id, data, notifyAt);
       if (total >= 0) sink.noteFlushed(total);
       return;

@@ -146,16 +146,13 @@ impl Reactor {
         if let Some(mut c) = conn.connecting.take() {
             self.drop_racers(&mut c);
         }
-        if let Some(io) = conn.io.take() {
-            // On Unix closing the descriptor takes it out of the poll (epoll and kqueue forget
-            // a file with its last descriptor), which saves a system call per connection;
-            // ids are never reused, so an event still in flight for this one finds nothing.
-            #[cfg(not(unix))]
-            {
-                let mut io = io;
+        if let Some(mut io) = conn.io.take() {
+            // On Unix closing the descriptor (dropping `io`) takes it out of the poll: epoll
+            // and kqueue forget a file with its last descriptor, which saves a system call per
+            // connection; ids are never reused, so an event still in flight finds nothing.
+            if cfg!(not(unix)) {
                 io.deregister(self.poll.registry());
             }
-            drop(io);
         }
         if let Some(l) = self.listeners.get_mut(&slot.server) {
             l.open = l.open.saturating_sub(1);

@@ -2,6 +2,8 @@
 //! (the application's events, an HTTP server or client connection); the write step flushes the
 //! queue and reports progress. Reads left over by the per-turn budget run on the next turn.
 
+use std::borrow::Cow;
+
 use crate::conn::{flag, Phase, ReadOutcome};
 use crate::error::Error;
 use crate::event::{Event, EventSink};
@@ -161,36 +163,14 @@ impl Reactor {
 
     // ----- writing -----
 
-    pub(super) fn write(
+    /// Writes `data` to connection `id`. Bytes the caller keeps (`Cow::Borrowed`: the
+    /// operations JS wrote in shared memory, a lent Buffer) are written straight from where
+    /// they are when nothing waits before them, so only what the kernel did not take is
+    /// copied into the queue; an owned buffer (a command's) is queued as it is, with no copy.
+    pub(super) fn write<'d>(
         &mut self,
         id: Id,
-        data: Vec<u8>,
-        notify_at: Option<u64>,
-        sink: &mut dyn EventSink,
-    ) {
-        let Some(slot) = self.conns.get_mut(&id) else {
-            return;
-        };
-        let conn = &mut slot.conn;
-        if conn.has(flag::SHUT_WR) {
-            return;
-        }
-        conn.queue(data);
-        if let Some(at) = notify_at {
-            conn.notify_at = conn.notify_at.min(at);
-        }
-        if conn.is_live() {
-            self.flush_conn(id, sink);
-        }
-    }
-
-    /// [`Reactor::write`] of bytes the caller keeps (the operations JS wrote in shared
-    /// memory): written straight from them when nothing waits before them, so only what the
-    /// kernel did not take is copied into the queue.
-    pub(super) fn write_bytes(
-        &mut self,
-        id: Id,
-        data: &[u8],
+        data: impl Into<Cow<'d, [u8]>>,
         notify_at: Option<u64>,
         sink: &mut dyn EventSink,
     ) {
@@ -205,16 +185,19 @@ impl Reactor {
         if let Some(at) = notify_at {
             conn.notify_at = conn.notify_at.min(at);
         }
-        if !conn.is_live() || !conn.has(flag::WRITE_ENABLED) || !conn.wq.is_empty() {
-            conn.queue(data.to_vec());
-        } else {
-            match conn.write_or_queue(data, scratch) {
-                Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
-                Err(e) => {
-                    let err = Error::io(conn.describe("write to"), &e);
-                    return self.fail(id, err, sink);
+        match data.into() {
+            Cow::Borrowed(bytes)
+                if conn.is_live() && conn.has(flag::WRITE_ENABLED) && conn.wq.is_empty() =>
+            {
+                match conn.write_or_queue(bytes, scratch) {
+                    Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
+                    Err(e) => {
+                        let err = Error::io(conn.describe("write to"), &e);
+                        return self.fail(id, err, sink);
+                    }
                 }
             }
+            data => conn.queue(data.into_owned()),
         }
         if conn.is_live() {
             // Reports the progress, arms the write timeout for what is left, or sends a FIN

@@ -29,7 +29,7 @@ impl Reactor {
         sink: &mut dyn EventSink,
     ) -> Option<u64> {
         self.clock.refresh();
-        self.write_bytes(id, data, notify_at, sink);
+        self.write(id, data, notify_at, sink);
         self.flushed_total(id)
     }
 
@@ -69,7 +69,7 @@ impl Reactor {
                     data,
                     notify_at,
                 } => {
-                    self.write_bytes(id, data, notify_at, sink);
+                    self.write(id, data, notify_at, sink);
                     written = self.flushed_total(id);
                 }
                 Op::NotifyFlushed { id, at } => self.notify_flushed(id, at, sink),
