@@ -160,3 +160,93 @@ export async function silentServer(): Promise<{ address: string; close(): void }
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   return { address: `127.0.0.1:${sock.address().port}`, close: () => sock.close() };
 }
+
+/** What a scripted server sends back for one query: datagrams (or TCP messages), in order. */
+export type Script = (query: Buffer, transport: 'udp' | 'tcp') => Buffer[];
+
+/**
+ * A DNS server whose every answer a spec writes: UDP and TCP on one loopback port, each query
+ * handed to `script`, whatever it returns sent back as is (forged, truncated or garbage
+ * datagrams included). Counts the queries per transport.
+ */
+export async function scriptedServer(
+  script: Script,
+): Promise<{ address: string; queries: { udp: number; tcp: number }; close(): void }> {
+  const tcp = net.createServer((c) => {
+    let buf = Buffer.alloc(0);
+    c.on('error', () => {});
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const q = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + q.length);
+        queries.tcp++;
+        for (const r of script(q, 'tcp')) {
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(r.length);
+          c.write(Buffer.concat([len, r]));
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', () => r()));
+  const port = (tcp.address() as net.AddressInfo).port;
+  const udp = dgram.createSocket('udp4');
+  const queries = { udp: 0, tcp: 0 };
+  udp.on('message', (q, from) => {
+    queries.udp++;
+    for (const r of script(q, 'udp')) udp.send(r, from.port, from.address);
+  });
+  await new Promise<void>((r) => udp.bind(port, '127.0.0.1', () => r()));
+  return {
+    address: `127.0.0.1:${port}`,
+    queries,
+    close: () => {
+      udp.close();
+      tcp.close();
+    },
+  };
+}
+
+/** The question section of `query` (name, type, class), and where it ends. */
+function question(query: Buffer): Buffer {
+  let i = 12;
+  while (i < query.length && query[i] !== 0) i += query[i]! + 1;
+  return query.subarray(12, i + 5);
+}
+
+/** `name` in DNS wire form. */
+function wireName(name: string): Buffer {
+  const parts = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  return Buffer.concat([...parts, Buffer.from([0])]);
+}
+
+/**
+ * A response to `query`: its id and question unless told otherwise, one A record per address
+ * (TTL 60), `rcode`, the TC bit, or the QR bit cleared (a query, not a response).
+ */
+export function dnsResponse(
+  query: Buffer,
+  opts: { addresses?: string[]; id?: number; name?: string; rcode?: number; truncated?: boolean; notResponse?: boolean } = {},
+): Buffer {
+  const q = question(query);
+  const qs = opts.name === undefined ? q : Buffer.concat([wireName(opts.name), q.subarray(q.length - 4)]);
+  const addrs = opts.addresses ?? [];
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(opts.id ?? query.readUInt16BE(0), 0);
+  head[2] = (opts.notResponse ? 0 : 0x80) | 0x01 | (opts.truncated ? 0x02 : 0);
+  head[3] = 0x80 | (opts.rcode ?? 0);
+  head.writeUInt16BE(1, 4);
+  head.writeUInt16BE(addrs.length, 6);
+  const records = addrs.map((a) => {
+    const rr = Buffer.alloc(16);
+    rr.writeUInt16BE(0xc00c, 0); // the name of the question
+    rr.writeUInt16BE(1, 2); // A
+    rr.writeUInt16BE(1, 4); // IN
+    rr.writeUInt32BE(60, 6);
+    rr.writeUInt16BE(4, 10);
+    a.split('.').forEach((b, i) => (rr[12 + i] = Number(b)));
+    return rr;
+  });
+  return Buffer.concat([head, qs, ...records]);
+}

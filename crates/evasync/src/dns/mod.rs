@@ -12,6 +12,8 @@ mod cache;
 #[cfg(feature = "dns")]
 mod resolver;
 #[cfg(feature = "dns")]
+mod stub;
+#[cfg(feature = "dns")]
 mod udp_pool;
 
 use std::net::{IpAddr, SocketAddr};
@@ -25,7 +27,13 @@ use cache::DnsCache;
 #[path = "no_resolver.rs"]
 mod resolver;
 
+#[cfg(not(feature = "dns"))]
+#[path = "no_stub.rs"]
+mod stub;
+
 use resolver::DnsThread;
+pub(crate) use stub::slot_of as stub_slot_of;
+use stub::Stub;
 
 /// A request to the resolver thread.
 #[cfg_attr(not(feature = "dns"), allow(dead_code))] // the stand-in has nothing to configure
@@ -99,6 +107,42 @@ impl DnsErrorCode {
             DnsErrorCode::ConnRefused => "ECONNREFUSED",
         }
     }
+
+    /// What it means, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DnsErrorCode::NotFound => "no such name",
+            DnsErrorCode::NoData => "no address of the asked family",
+            DnsErrorCode::Timeout => "no answer in time",
+            DnsErrorCode::ServFail => "the server failed",
+            DnsErrorCode::ConnRefused => "the server refused or could not be reached",
+        }
+    }
+}
+
+/// The failure of a lookup of `host`: "resolve example.test failed: no such name (ENOTFOUND)".
+#[cfg_attr(not(feature = "dns"), allow(dead_code))] // the stand-in resolver fails otherwise
+pub(crate) fn lookup_failure(host: &str, code: DnsErrorCode) -> Failure {
+    (
+        code,
+        format!(
+            "resolve {host} failed: {} ({})",
+            code.describe(),
+            code.name()
+        ),
+    )
+}
+
+/// A try's deadline for the reactor's timer queue: when, the query id, the try's number.
+pub(crate) type StubArm = (Instant, u16, u32);
+
+/// What the reactor-thread exchange (`stub`) produced since the reactor last looked.
+#[derive(Default)]
+pub(crate) struct Outcomes {
+    pub answers: Vec<Answer>,
+    /// Lookups to start over in hickory: id, host, family.
+    pub handoffs: Vec<(Id, String, u8)>,
+    pub arms: Vec<StubArm>,
 }
 
 /// Name servers replacing the system's for one reactor.
@@ -131,11 +175,15 @@ pub(crate) enum DnsPurpose {
     Connect(u16),
 }
 
-/// The reactor's DNS state: the resolver thread (started on first use), queries in flight and
+/// The reactor's DNS state: the exchange on the reactor's thread (`stub`), hickory's resolver
+/// thread (started on first use) for everything the exchange declines, queries in flight and
 /// who asked, the reactor-side answer cache, the configured servers.
 #[derive(Default)]
 pub(crate) struct DnsState {
     thread: Option<DnsThread>,
+    stub: Stub,
+    /// What the exchange produced, for the reactor to take.
+    outcomes: Outcomes,
     queries: IdMap<(DnsPurpose, Option<cache::Key>)>,
     cache: DnsCache,
     config: Option<DnsConfig>,
@@ -143,25 +191,50 @@ pub(crate) struct DnsState {
 
 impl DnsState {
     /// Starts query `id`. An address answer already cached comes back at once (`Ok(Some)`);
-    /// otherwise the query goes to the resolver thread (`Ok(None)`), or fails to (`Err`).
+    /// otherwise the query goes out from this thread or to the resolver thread (`Ok(None)`; see
+    /// [`DnsState::take_outcomes`]), or fails to (`Err`).
     pub fn ask(
         &mut self,
         id: Id,
         query: DnsQuery,
         purpose: DnsPurpose,
         waker: &Arc<mio::Waker>,
+        registry: &mio::Registry,
+        now: Instant,
     ) -> Result<Option<(Vec<IpAddr>, Instant)>, Failure> {
         let key = match &query {
             DnsQuery::Lookup { host, family } => Some(DnsCache::key(host, *family)),
             DnsQuery::Reverse { .. } => None,
         };
         if let Some(k) = &key {
-            if let Some((addrs, until)) = self.cache.get(k, Instant::now()) {
+            if let Some((addrs, until)) = self.cache.get(k, now) {
                 let hit = (addrs.clone(), until);
                 self.queries.insert(id, (purpose, key));
                 return Ok(Some(hit));
             }
         }
+        if let DnsQuery::Lookup { host, family } = &query {
+            let cfg = self.config.as_ref();
+            if self
+                .stub
+                .start(id, host, *family, cfg, registry, now, &mut self.outcomes)
+            {
+                self.queries.insert(id, (purpose, key));
+                return Ok(None);
+            }
+        }
+        self.send_to_thread(id, query, waker)?;
+        self.queries.insert(id, (purpose, key));
+        Ok(None)
+    }
+
+    /// Hands query `id` to hickory's thread, starting it if need be.
+    fn send_to_thread(
+        &mut self,
+        id: Id,
+        query: DnsQuery,
+        waker: &Arc<mio::Waker>,
+    ) -> Result<(), Failure> {
         if self.thread.is_none() {
             let t = DnsThread::start(waker.clone()).map_err(|e| {
                 (
@@ -181,8 +254,42 @@ impl DnsState {
         if !sent {
             return Err((DnsErrorCode::ServFail, "the resolver is gone".to_string()));
         }
-        self.queries.insert(id, (purpose, key));
-        Ok(None)
+        Ok(())
+    }
+
+    /// A lookup the exchange gave up on starts over in hickory (TCP, the search list). A
+    /// failure to hand it over comes back as its answer.
+    pub fn hand_off(&mut self, id: Id, host: String, family: u8, waker: &Arc<mio::Waker>) {
+        if !self.queries.contains_key(&id) {
+            return; // cancelled meanwhile
+        }
+        if let Err(f) = self.send_to_thread(id, DnsQuery::Lookup { host, family }, waker) {
+            self.outcomes.answers.push(Answer {
+                id,
+                result: Err(f),
+                valid_until: None,
+            });
+        }
+    }
+
+    /// The exchange's socket `slot` is readable.
+    pub fn stub_ready(&mut self, slot: usize, registry: &mio::Registry, now: Instant) {
+        self.stub.ready(slot, registry, now, &mut self.outcomes);
+    }
+
+    /// The deadline of the exchange's try `seq` of query `qid` passed.
+    pub fn stub_timed_out(&mut self, qid: u16, seq: u32, registry: &mio::Registry, now: Instant) {
+        self.stub
+            .timed_out(qid, seq, registry, now, &mut self.outcomes);
+    }
+
+    /// What the exchange produced since the last call: answers, hand-offs, deadlines to arm.
+    pub fn take_outcomes(&mut self) -> Option<Outcomes> {
+        let o = &self.outcomes;
+        if o.answers.is_empty() && o.handoffs.is_empty() && o.arms.is_empty() {
+            return None;
+        }
+        Some(std::mem::take(&mut self.outcomes))
     }
 
     /// The answers the resolver thread posted since the last call.
@@ -208,7 +315,8 @@ impl DnsState {
         Some(purpose)
     }
 
-    /// Forgets query `id` (its connection closed first); true when it was in flight.
+    /// Forgets query `id` (its connection closed first); true when it was in flight. An exchange
+    /// on this thread runs to its end, and its answer is dropped then.
     pub fn cancel(&mut self, id: Id) -> bool {
         self.queries.remove(&id).is_some()
     }
@@ -222,6 +330,7 @@ impl DnsState {
     pub fn configure(&mut self, cfg: Option<DnsConfig>) {
         self.config = cfg.clone();
         self.cache.clear();
+        self.stub.configure();
         if let Some(t) = &self.thread {
             t.send(Request::Configure(cfg));
         }

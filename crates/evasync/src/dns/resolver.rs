@@ -18,7 +18,9 @@ use hickory_resolver::Resolver;
 use tokio::sync::mpsc;
 
 use crate::dns::udp_pool::PooledProvider;
-use crate::dns::{Answer, DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery, Failure, Request};
+use crate::dns::{
+    lookup_failure, Answer, DnsAnswer, DnsConfig, DnsErrorCode, DnsQuery, Failure, Request,
+};
 
 /// hickory's resolver over our runtime provider (pooled UDP sockets; see `udp_pool`).
 type PooledResolver = Resolver<PooledProvider>;
@@ -226,7 +228,7 @@ async fn answer(r: &PooledResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<I
         };
         (
             code,
-            format!("{what} failed: {} ({})", describe(code), code.name()),
+            format!("{what} failed: {} ({})", code.describe(), code.name()),
         )
     };
     match q {
@@ -259,15 +261,7 @@ async fn answer(r: &PooledResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<I
                 }
             }
             if addrs.is_empty() {
-                let code = DnsErrorCode::NoData;
-                return Err((
-                    code,
-                    format!(
-                        "resolve {host} failed: {} ({})",
-                        describe(code),
-                        code.name()
-                    ),
-                ));
+                return Err(lookup_failure(host, DnsErrorCode::NoData));
             }
             Ok((DnsAnswer::Addrs(addrs), Some(valid_until)))
         }
@@ -290,21 +284,11 @@ async fn answer(r: &PooledResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<I
                 code,
                 format!(
                     "reverse lookup of {ip} failed: {} ({})",
-                    describe(code),
+                    code.describe(),
                     code.name()
                 ),
             ))
         }
-    }
-}
-
-fn describe(code: DnsErrorCode) -> &'static str {
-    match code {
-        DnsErrorCode::NotFound => "no such name",
-        DnsErrorCode::NoData => "no address of the asked family",
-        DnsErrorCode::Timeout => "no answer in time",
-        DnsErrorCode::ServFail => "the server failed",
-        DnsErrorCode::ConnRefused => "the server refused or could not be reached",
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::dns::{dns_error, DnsAnswer, DnsPurpose, DnsQuery, Failure};
 use crate::event::{Event, EventSink};
 use crate::id::Id;
-use crate::reactor::Reactor;
+use crate::reactor::{Reactor, TimerKey};
 use crate::stats;
 
 impl Reactor {
@@ -21,8 +21,12 @@ impl Reactor {
         sink: &mut dyn EventSink,
     ) {
         stats::inc(&self.shared.stats.dns);
-        match self.dns.ask(id, query, purpose, self.shared.waker()) {
-            Ok(None) => {}
+        let (registry, now) = (self.poll.registry(), self.clock.instant());
+        match self
+            .dns
+            .ask(id, query, purpose, self.shared.waker(), registry, now)
+        {
+            Ok(None) => self.take_dns_outcomes(sink),
             Ok(Some((addrs, until))) => {
                 self.dns_done(id, Ok(DnsAnswer::Addrs(addrs)), Some(until), sink)
             }
@@ -38,6 +42,36 @@ impl Reactor {
     pub(super) fn take_dns_answers(&mut self, sink: &mut dyn EventSink) {
         for a in self.dns.take_answers() {
             self.dns_done(a.id, a.result, a.valid_until, sink);
+        }
+    }
+
+    /// Socket `slot` of the exchange on this thread is readable.
+    pub(super) fn dns_socket_ready(&mut self, slot: usize, sink: &mut dyn EventSink) {
+        let now = self.clock.instant();
+        self.dns.stub_ready(slot, self.poll.registry(), now);
+        self.take_dns_outcomes(sink);
+    }
+
+    /// The deadline of try `seq` of the exchange's query `qid` passed.
+    pub(super) fn dns_try_timed_out(&mut self, qid: u16, seq: u32, sink: &mut dyn EventSink) {
+        let now = self.clock.instant();
+        self.dns.stub_timed_out(qid, seq, self.poll.registry(), now);
+        self.take_dns_outcomes(sink);
+    }
+
+    /// Acts on what the exchange produced: deadlines armed, lookups handed to hickory,
+    /// answers delivered.
+    fn take_dns_outcomes(&mut self, sink: &mut dyn EventSink) {
+        while let Some(o) = self.dns.take_outcomes() {
+            for (at, qid, seq) in o.arms {
+                self.timers.schedule(at, TimerKey::DnsTry(qid, seq));
+            }
+            for (id, host, family) in o.handoffs {
+                self.dns.hand_off(id, host, family, self.shared.waker());
+            }
+            for a in o.answers {
+                self.dns_done(a.id, a.result, a.valid_until, sink);
+            }
         }
     }
 

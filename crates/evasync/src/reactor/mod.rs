@@ -79,6 +79,8 @@ enum TimerKey {
     Handshake(Id),
     /// A Unix socket connect that met a full backlog tries again (with its generation).
     UnixRetry(Id, u32),
+    /// The deadline of a DNS query's try on this thread: the query id, the try's number.
+    DnsTry(u16, u32),
 }
 
 /// The `upper` layer of a connection: who reads what the connection delivers.
@@ -342,6 +344,10 @@ impl Reactor {
             #[cfg(unix)]
             if token == wakeups::SIGNALS {
                 self.signals_ready(sink);
+                continue;
+            }
+            if let Some(slot) = crate::dns::stub_slot_of(token) {
+                self.dns_socket_ready(slot, sink);
                 continue;
             }
             let id = token.0 as Id;

@@ -50,6 +50,7 @@ impl Reactor {
                 TimerKey::ClientIdle(id, gen) => self.client_idle_expired(id, gen, sink),
                 TimerKey::Handshake(id) => self.handshake_timer_fired(id, sink),
                 TimerKey::UnixRetry(id, gen) => self.unix_retry(id, gen, sink),
+                TimerKey::DnsTry(qid, seq) => self.dns_try_timed_out(qid, seq, sink),
             }
         }
     }
@@ -96,7 +97,7 @@ impl Reactor {
                 | TimerKey::UnixRetry(id, g) => {
                     conns.get(&id).is_some_and(|s| s.conn.timer_gen == g)
                 }
-                TimerKey::AcceptRetry(_) => true,
+                TimerKey::AcceptRetry(_) | TimerKey::DnsTry(..) => true,
                 #[cfg(feature = "http")]
                 TimerKey::ClientTimeout(_) | TimerKey::ClientIdle(..) => true,
                 #[cfg(feature = "http")]
