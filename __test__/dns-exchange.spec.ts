@@ -4,6 +4,7 @@
  * truncated answer (asked again over TCP, through hickory), a server that is not there, one that
  * never answers, REFUSED; and enough cold lookups that sockets are retired and replaced.
  */
+import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
 
 import test from 'ava';
@@ -136,6 +137,21 @@ test('5 000 cold lookups, 100 in flight (sockets retired and replaced), all reso
     await Promise.all(Array.from({ length: 100 }, worker));
     t.is(ok, 5000);
     t.is(as.stats().openDnsQueries, 0);
+    await expectClean(t);
+  });
+});
+
+test('changing servers closes the sockets of the old ones (no descriptor left behind)', async (t) => {
+  const fds = () => readdirSync('/proc/self/fd').length;
+  await runLoop(t, async () => {
+    as.setDnsServers([dns.address], { timeout: 2, attempts: 1 });
+    await as.dnsLookup(`warm-${Date.now()}.bench.test`, { family: 4 });
+    const before = fds();
+    for (let i = 0; i < 30; i++) {
+      as.setDnsServers([dns.address], { timeout: 2, attempts: 1 });
+      await as.dnsLookup(`r${i}-${Date.now()}.bench.test`, { family: 4 });
+    }
+    t.true(fds() - before <= 2, `${fds() - before} more descriptors after 30 changes`);
     await expectClean(t);
   });
 });

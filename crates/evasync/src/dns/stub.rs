@@ -47,6 +47,8 @@ const TOKEN_TOP: usize = usize::MAX - 16;
 const MAX_IN_FLIGHT: usize = 16 * 1024;
 /// Largest answer read: without EDNS a server truncates at 512 bytes; room for more is cheap.
 const MAX_DATAGRAM: usize = 4096;
+/// A DNS message's fixed header.
+const HEADER_LEN: usize = 12;
 /// The longest an answer is kept, as hickory bounds it.
 const MAX_TTL: u32 = 86_400;
 
@@ -227,9 +229,12 @@ impl Stub {
     /// their next tries, if any, follow the new plan.
     pub fn configure(&mut self) {
         self.plan = None;
-        for slot in 0..self.sockets.len() {
-            if let Some(s) = self.sockets[slot].as_mut() {
-                s.sent = QUERIES_PER_SOCKET; // retire: no new query goes out from it
+        for s in &mut self.sockets {
+            match s {
+                // Closing a socket takes it out of the poll too.
+                Some(sock) if sock.waiting == 0 => *s = None,
+                Some(sock) => sock.sent = QUERIES_PER_SOCKET, // retired: closed after its last answer
+                None => {}
             }
         }
     }
@@ -322,10 +327,10 @@ impl Stub {
             };
             match sock.udp.recv(&mut self.buf) {
                 Ok(n) => {
-                    let Some(qid) = self.buf.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-                    else {
-                        continue;
-                    };
+                    if n < HEADER_LEN {
+                        continue; // not even a DNS header
+                    }
+                    let qid = u16::from_be_bytes([self.buf[0], self.buf[1]]);
                     let verdict = match self.pending.get(&qid) {
                         Some(p) if p.slot == slot => judge(&self.buf[..n], qid, p),
                         _ => continue, // late (a try that timed out) or foreign
