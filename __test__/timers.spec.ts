@@ -144,3 +144,41 @@ test('10 000 timers fire in deadline order, creation order among equals, and lea
   const expected = [...groups].sort((a, b) => a - b).flatMap((ms) => Array.from({ length: 2500 }, (_, i) => [ms, i]));
   t.deepEqual(order, expected);
 });
+
+test('100 durations at once: each timer fires no earlier than its time, in deadline order', async (t) => {
+  const fired: Array<[number, number]> = [];
+  await runLoop(t, () => {
+    const start = performance.now();
+    // Made in a scrambled order, so the lists enter the queue out of deadline order.
+    for (let k = 0; k < 100; k++) {
+      const ms = 1 + ((k * 37) % 100);
+      as.delay(() => fired.push([ms, performance.now() - start]), { time: ms / 1000 });
+    }
+  });
+  t.is(fired.length, 100);
+  for (const [ms, at] of fired) t.true(at >= ms, `${ms} ms timer fired at ${at.toFixed(2)} ms`);
+  t.deepEqual(
+    fired.map(([ms]) => ms),
+    Array.from({ length: 100 }, (_, i) => i + 1),
+  );
+});
+
+test('freeing the earliest timer does not hold back the others; intervals of three periods keep their counts', async (t) => {
+  const runs = { a: 0, b: 0, c: 0 };
+  let laterAt = 0;
+  await runLoop(t, () => {
+    const start = performance.now();
+    const early = as.delay(() => t.fail('freed'), { time: 0.02 });
+    as.delay(() => (laterAt = performance.now() - start), { time: 0.06 });
+    early.free();
+    const a = as.interval(() => runs.a++, { time: 0.01 });
+    const b = as.interval(() => runs.b++, { time: 0.025 });
+    const c = as.interval(() => runs.c++, { time: 0.04 });
+    as.delay(() => [a, b, c].forEach((iv) => iv.free()), { time: 0.205 });
+  });
+  t.true(laterAt >= 59 && laterAt < 1000, `${laterAt} ms`);
+  // Cadence kept, give or take a late turn on a busy machine.
+  t.true(runs.a >= 15 && runs.a <= 20, `a ran ${runs.a} times`);
+  t.true(runs.b >= 6 && runs.b <= 8, `b ran ${runs.b} times`);
+  t.true(runs.c >= 4 && runs.c <= 5, `c ran ${runs.c} times`);
+});

@@ -9,6 +9,7 @@
 import { EventKind, OpCode } from '../binding';
 import { type Dispatchee, type Loop, requireLoop } from './loop';
 import { shown } from './args';
+import { performance } from 'node:perf_hooks';
 
 /** Options of `delay`. */
 export interface DelayOptions {
@@ -30,8 +31,8 @@ const REPEAT = 1;
 const UNREF = 2;
 const FREED = 4;
 
-/** While a list runs its due timers, its engine timer is neither armed nor free. */
-const FIRING = -1;
+/** A list's `heapIndex` while the queue's pass runs it (out of the heap, not to be dropped). */
+const RUNNING = -2;
 
 /** A pending delay or interval. Valid until it fires (one-shot), is freed, or its loop ends. */
 export class Timer {
@@ -155,59 +156,91 @@ export class Timer {
   }
 }
 
-/** The pending timers of one duration, earliest first, and their engine timer (not exported
- * from the package: the loop keeps one per duration in use). */
-export class TimerList implements Dispatchee {
+/** The pending timers of one duration, earliest first (not exported from the package: the loop
+ * keeps one per duration in use). Its place in its loop's `ListQueue` is by `expiry`. */
+export class TimerList {
   head: Timer | null = null;
   tail: Timer | null = null;
-  /** The engine timer's id while one is armed, 0 when none is, FIRING during a pass. */
-  #armed = 0;
   #seq = 0;
+  /** When its head is due, as last computed: the key of its place in the queue. */
+  expiry = 0;
+  /** Its place in the queue's heap; -1 while out of it (empty), RUNNING during its pass. */
+  heapIndex = -1;
+  /** Tie-break among equal expiries: the order in which lists entered the queue. */
+  order = 0;
+  readonly #queue: ListQueue;
 
   constructor(
     readonly loop: Loop,
     readonly seconds: number,
-  ) {}
+  ) {
+    let q = queues.get(loop);
+    if (q === undefined) queues.set(loop, (q = new ListQueue(loop)));
+    this.#queue = q;
+  }
 
   append(t: Timer, now: number): void {
     t.seq = ++this.#seq;
     t.prev = this.tail;
     t.next = null;
-    if (this.tail === null) this.head = t;
-    else this.tail.next = t;
+    if (this.tail === null) {
+      this.head = t;
+      this.tail = t;
+      // Was empty: it takes its place in the queue (unless a pass is running it right now).
+      if (this.heapIndex !== RUNNING) {
+        this.expiry = t.deadline;
+        this.#queue.insert(this, now);
+      }
+      return;
+    }
+    this.tail.next = t;
     this.tail = t;
-    if (this.#armed === 0) this.#arm(t.deadline, now);
   }
 
-  /** Unlinks `t`. The engine timer stays armed unless the list is now empty: firing early for a
-   * later head costs one empty pass, re-arming on every free would cost an op each. */
+  /** Unlinks `t`. The list keeps its place (and the queue its engine timer) unless it is now
+   * empty: firing early for a later head costs one empty pass, moving it on every free would
+   * cost a heap update each. */
   remove(t: Timer): void {
     if (t.prev === null) this.head = t.next;
     else t.prev.next = t.next;
     if (t.next === null) this.tail = t.prev;
     else t.next.prev = t.prev;
     t.prev = t.next = null;
-    if (this.head === null && this.#armed !== FIRING) this.#retire();
+    if (this.head === null && this.heapIndex >= 0) {
+      this.#queue.delete(this);
+      this.#drop();
+    }
   }
 
-  /** Engine event: runs every timer that is due and was in the list when the pass began. */
-  onEvent(kind: number, r: Uint32Array, i: number): void {
-    if (kind !== EventKind.Timer || r[i + 1] !== this.#armed) return;
+  /** A pass: runs every timer that is due and was in the list when the pass began. False when
+   * the loop ended meanwhile. */
+  run(now: number): boolean {
     const loop = this.loop;
-    loop.freeTimer(this.#armed);
-    this.#armed = FIRING;
-    const now = performance.now();
     const last = this.#seq;
     let t = this.head;
     while (t !== null && t.seq <= last && t.deadline <= now) {
       this.remove(t);
       t.run(now);
-      if (!loop.running) return;
+      if (!loop.running) return false;
       t = this.head;
     }
-    this.#armed = 0;
-    if (this.head === null) this.#retire();
-    else this.#arm(this.head.deadline, performance.now());
+    return true;
+  }
+
+  /** Empty: the loop forgets it (a later timer of its duration makes a new one). */
+  #drop(): void {
+    const lists = this.loop.timerLists;
+    if (lists.get(this.seconds) === this) lists.delete(this.seconds);
+  }
+
+  /** After a pass: back in the queue at its new head's time, or gone when empty. */
+  requeue(now: number): void {
+    if (this.head === null) {
+      this.#drop();
+      return;
+    }
+    this.expiry = this.head.deadline;
+    this.#queue.insert(this, now);
   }
 
   /** The loop ended: every timer of the list is abandoned. */
@@ -219,22 +252,133 @@ export class TimerList implements Dispatchee {
     }
     this.head = this.tail = null;
   }
+}
+
+/** Each loop's queue of timer lists. */
+const queues = new WeakMap<Loop, ListQueue>();
+
+/**
+ * The timer lists of one loop in a binary heap by expiry, and one engine timer armed for the
+ * earliest, as Node keeps its lists: however many durations are in use, the engine sees one
+ * deadline, and one event runs every list that is due.
+ */
+class ListQueue implements Dispatchee {
+  readonly #heap: TimerList[] = [];
+  /** The engine timer's id while one is armed, else 0; and the deadline it was armed for. */
+  #armed = 0;
+  #armedAt = Infinity;
+  /** The lists taken out of the heap by the pass running now. */
+  #running: TimerList[] | null = null;
+  #order = 0;
+
+  constructor(readonly loop: Loop) {}
+
+  insert(list: TimerList, now: number): void {
+    const heap = this.#heap;
+    list.order = ++this.#order;
+    list.heapIndex = heap.length;
+    heap.push(list);
+    this.#up(list.heapIndex);
+    // During a pass the queue re-arms once, at its end.
+    if (this.#running === null && list.expiry < this.#armedAt) this.#arm(list.expiry, now);
+  }
+
+  delete(list: TimerList): void {
+    const heap = this.#heap;
+    const i = list.heapIndex;
+    const last = heap.pop()!;
+    list.heapIndex = -1;
+    if (last !== list) {
+      heap[i] = last;
+      last.heapIndex = i;
+      this.#down(i);
+      this.#up(last.heapIndex);
+    }
+    if (heap.length === 0 && this.#running === null) this.#disarm();
+  }
+
+  /** Engine event: every list due runs a pass, earliest first (lists due together in the order
+   * they were queued); then the engine timer is armed for the earliest left. */
+  onEvent(kind: number, r: Uint32Array, i: number): void {
+    if (kind !== EventKind.Timer || r[i + 1] !== this.#armed) return;
+    const loop = this.loop;
+    loop.freeTimer(this.#armed);
+    this.#armed = 0;
+    this.#armedAt = Infinity;
+    const now = performance.now();
+    const heap = this.#heap;
+    const due: TimerList[] = [];
+    this.#running = due;
+    while (heap.length > 0 && heap[0]!.expiry <= now) {
+      const list = heap[0]!;
+      this.delete(list);
+      list.heapIndex = RUNNING;
+      due.push(list);
+    }
+    for (const list of due) {
+      if (!list.run(now)) return; // the loop ended
+    }
+    this.#running = null;
+    const later = performance.now();
+    for (const list of due) list.requeue(later);
+    if (heap.length > 0 && this.#armed === 0) this.#arm(heap[0]!.expiry, later);
+  }
 
   #arm(deadline: number, now: number): void {
     const loop = this.loop;
-    this.#armed = loop.allocTimer(this);
-    loop.wire.opF(OpCode.Delay, this.#armed, 0, 0, deadline > now ? (deadline - now) / 1000 : 0);
-  }
-
-  /** Empty: the engine timer goes, and so does the list. */
-  #retire(): void {
-    const loop = this.loop;
-    if (this.#armed > 0) {
+    if (this.#armed !== 0) {
       loop.wire.op(OpCode.TimerFree, this.#armed);
       loop.freeTimer(this.#armed);
     }
+    this.#armed = loop.allocTimer(this);
+    this.#armedAt = deadline;
+    loop.wire.opF(OpCode.Delay, this.#armed, 0, 0, deadline > now ? (deadline - now) / 1000 : 0);
+  }
+
+  #disarm(): void {
+    if (this.#armed === 0) return;
+    const loop = this.loop;
+    loop.wire.op(OpCode.TimerFree, this.#armed);
+    loop.freeTimer(this.#armed);
     this.#armed = 0;
-    if (loop.timerLists.get(this.seconds) === this) loop.timerLists.delete(this.seconds);
+    this.#armedAt = Infinity;
+  }
+
+  #less(a: TimerList, b: TimerList): boolean {
+    return a.expiry < b.expiry || (a.expiry === b.expiry && a.order < b.order);
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const item = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = heap[p]!;
+      if (!this.#less(item, parent)) break;
+      heap[i] = parent;
+      parent.heapIndex = i;
+      i = p;
+    }
+    heap[i] = item;
+    item.heapIndex = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const item = heap[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && this.#less(heap[c + 1]!, heap[c]!)) c++;
+      const child = heap[c]!;
+      if (!this.#less(child, item)) break;
+      heap[i] = child;
+      child.heapIndex = i;
+      i = c;
+    }
+    heap[i] = item;
+    item.heapIndex = i;
   }
 }
 
