@@ -4,6 +4,7 @@
  * without a query, still asynchronously.
  */
 import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 import { DnsError } from './conditions';
 import { seconds } from './data';
