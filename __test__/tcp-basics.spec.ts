@@ -461,3 +461,32 @@ test('bad arguments throw TypeError/RangeError synchronously', async (t) => {
     t.throws(() => as.writeSocketData({} as as.Socket, 'x'), { instanceOf: TypeError });
   });
 });
+
+test('an accepted socket knows its own address: the bound one, or the one a wildcard listener was reached on', async (t) => {
+  await runLoop(t, async () => {
+    const seen: Array<[string | undefined, number | undefined]> = [];
+    const done = deferred();
+    const onConnect = (s: as.Socket) => {
+      seen.push([s.localAddress, s.localPort]);
+      as.closeSocket(s);
+      if (seen.length === 2) done.resolve();
+    };
+    const specific = as.tcpServer('127.0.0.1', 0, () => {}, { connectCb: onConnect });
+    const wildcard = as.tcpServer('0.0.0.0', 0, () => {}, { connectCb: onConnect });
+    const a = net.connect(specific.port, '127.0.0.1');
+    a.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 50));
+    const b = net.connect(wildcard.port, '127.0.0.3');
+    b.on('error', () => {});
+    await done.promise;
+    a.destroy();
+    b.destroy();
+    t.deepEqual(seen, [
+      ['127.0.0.1', specific.port],
+      ['127.0.0.3', wildcard.port],
+    ]);
+    as.closeTcpServer(specific);
+    as.closeTcpServer(wildcard);
+    await expectClean(t);
+  });
+});

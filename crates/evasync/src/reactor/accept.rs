@@ -97,6 +97,9 @@ pub(super) struct Listener {
     backoff: Duration,
     /// Set for HTTP servers: accepted connections speak HTTP.
     http: Option<super::HttpServing>,
+    /// The address accepted sockets have on our side, when the listener is bound to one
+    /// address (not a wildcard): saves asking the OS (`getsockname`) for every connection.
+    local: Option<SocketAddr>,
 }
 
 impl Listener {
@@ -136,6 +139,11 @@ impl Reactor {
         {
             return;
         }
+        let local = match &sock {
+            ListenerSock::Tcp(l) => l.local_addr().ok().filter(|a| !a.ip().is_unspecified()),
+            #[cfg(unix)]
+            ListenerSock::Unix(..) => None,
+        };
         self.listeners.insert(
             id,
             Listener {
@@ -146,6 +154,7 @@ impl Reactor {
                 reported: false,
                 backoff: Duration::ZERO,
                 http,
+                local,
             },
         );
         stats::inc(&self.shared.stats.servers);
@@ -177,7 +186,8 @@ impl Reactor {
                     l.open += 1;
                     let opts = l.opts.clone();
                     let http = l.http.clone();
-                    self.adopt_accepted(id, io, remote, &opts, http, sink);
+                    let local = l.local;
+                    self.adopt_accepted(id, io, (local, remote), &opts, http, sink);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     l.reported = false;
@@ -238,7 +248,7 @@ impl Reactor {
         &mut self,
         server: Id,
         mut io: Io,
-        remote: Option<SocketAddr>,
+        (local, remote): (Option<SocketAddr>, Option<SocketAddr>),
         opts: &ServerOptions,
         http: Option<super::HttpServing>,
         sink: &mut dyn EventSink,
@@ -255,7 +265,7 @@ impl Reactor {
             return;
         }
         let fd = io.fd();
-        let local = io.local_addr();
+        let local = local.map(Endpoint::Inet).or_else(|| io.local_addr());
         let remote_end = remote.map(Endpoint::Inet).or_else(|| io.peer_addr());
         // HTTP enforces its own timeouts and handles the peer's FIN itself.
         let mut conn = Conn::accepted(io, remote, opts.allow_half_open || http.is_some());

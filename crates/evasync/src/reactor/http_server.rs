@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::conn::{flag, Phase, ReadOutcome};
-use crate::error::Error;
 use crate::event::EventSink;
 use crate::http::parse::PreparedHeaders;
 use crate::http::server::{Ctx, Effects, HttpConn, WRITE_HIGH, WRITE_LOW};
@@ -106,15 +105,9 @@ impl Reactor {
             ReadOutcome::Drained | ReadOutcome::Stopped => {}
             ReadOutcome::Established | ReadOutcome::AskConfig(_) | ReadOutcome::TlsFailed(_) => {}
             ReadOutcome::Eof => self.http_eof(id, sink),
-            ReadOutcome::Failed(e) => {
-                if let Some(err) = self
-                    .conns
-                    .get(&id)
-                    .map(|s| Error::io(s.conn.describe("read from"), &e))
-                {
-                    self.fail(id, err, sink);
-                }
-            }
+            // A client that resets its connection is routine for a server: no condition, so
+            // no message to make either.
+            ReadOutcome::Failed(_) => self.release_conn(id, sink),
         }
     }
 
@@ -297,10 +290,7 @@ impl Reactor {
             h.responses.recycle(&mut http.spare);
             match result {
                 Ok(n) => stats::add(&self.shared.stats.bytes_written, n as u64),
-                Err(e) => {
-                    let err = Error::io(conn.describe("write to"), &e);
-                    return self.fail(id, err, sink);
-                }
+                Err(_) => return self.release_conn(id, sink), // as a failed read
             }
             let queued = conn.wq.len();
             // The peer is not reading its responses: stop reading its requests (and making
