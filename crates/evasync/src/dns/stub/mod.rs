@@ -28,15 +28,22 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use hickory_resolver::proto::op::{Message, MessageType, Query, ResponseCode};
-use hickory_resolver::proto::rr::{DNSClass, Name, RData, RecordType};
-use hickory_resolver::Hosts;
+use hickory_resolver::proto::op::{Message, Query};
+use hickory_resolver::proto::rr::{Name, RecordType};
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 
 use crate::dns::udp_pool::QUERIES_PER_SOCKET;
 use crate::dns::{lookup_failure, Answer, DnsAnswer, DnsConfig, DnsErrorCode, Outcomes};
 use crate::id::Id;
+
+mod join;
+mod message;
+mod plan;
+
+use join::{Conclusion, Join};
+use message::{encode, judge, special_use, Verdict};
+use plan::Plan;
 
 /// Sockets open at once (servers in use plus retired ones still awaiting answers).
 const MAX_SOCKETS: usize = 64;
@@ -61,69 +68,6 @@ fn token(slot: usize) -> Token {
 pub(crate) fn slot_of(token: Token) -> Option<usize> {
     let slot = TOKEN_TOP.checked_sub(token.0)?;
     (slot < MAX_SOCKETS).then_some(slot)
-}
-
-/// Where and how to ask: from a [`DnsConfig`] or the system's `resolv.conf`.
-struct Plan {
-    servers: Vec<SocketAddr>,
-    timeout: Duration,
-    attempts: usize,
-    ndots: usize,
-    /// The system's search list (or domain) is not empty.
-    search: bool,
-    hosts: Hosts,
-}
-
-impl Plan {
-    fn load(cfg: Option<&DnsConfig>) -> Option<Plan> {
-        // The hosts file is read once per configuration, as hickory reads it once per resolver.
-        let hosts = Hosts::from_system().unwrap_or_default();
-        if let Some(c) = cfg {
-            return Some(Plan {
-                servers: c.servers.clone(),
-                timeout: c.timeout,
-                attempts: c.attempts.max(1),
-                ndots: 0,
-                search: false,
-                hosts,
-            });
-        }
-        system_plan(hosts)
-    }
-
-    fn tries(&self) -> usize {
-        self.servers.len() * self.attempts
-    }
-}
-
-#[cfg(unix)]
-fn system_plan(hosts: Hosts) -> Option<Plan> {
-    use hickory_resolver::config::ProtocolConfig;
-    let (conf, opts) = hickory_resolver::system_conf::read_system_conf().ok()?;
-    let servers: Vec<SocketAddr> = conf
-        .name_servers()
-        .iter()
-        .filter_map(|ns| {
-            ns.connections
-                .iter()
-                .find(|c| matches!(c.protocol, ProtocolConfig::Udp) && c.bind_addr.is_none())
-                .map(|c| SocketAddr::new(ns.ip, c.port))
-        })
-        .collect();
-    Some(Plan {
-        servers,
-        timeout: opts.timeout,
-        // hickory counts retries after the first try.
-        attempts: opts.attempts + 1,
-        ndots: opts.ndots,
-        search: !conf.search().is_empty() || conf.domain().is_some(),
-        hosts,
-    })
-}
-
-#[cfg(not(unix))]
-fn system_plan(_hosts: Hosts) -> Option<Plan> {
-    None // hickory reads the system's configuration its own way there
 }
 
 /// One socket, connected to one server.
@@ -161,43 +105,6 @@ struct Pending {
     search_after: bool,
 }
 
-/// How one query ended.
-#[derive(Debug, PartialEq)]
-enum Conclusion {
-    Addrs(Vec<IpAddr>, u32),
-    Failed(DnsErrorCode),
-    /// hickory starts the lookup over.
-    HandOff,
-}
-
-/// A lookup of both families: its A and AAAA queries go out together (as getaddrinfo's do) and
-/// it ends when both have.
-#[derive(Default)]
-struct Join {
-    v4: Option<Conclusion>,
-    v6: Option<Conclusion>,
-}
-
-impl Join {
-    /// IPv4 addresses first, then IPv6; when neither half found any, the error that says most.
-    fn merge(v4: Conclusion, v6: Conclusion) -> Conclusion {
-        use Conclusion::*;
-        match (v4, v6) {
-            (HandOff, _) | (_, HandOff) => HandOff,
-            (Addrs(mut a, t4), Addrs(b, t6)) => {
-                a.extend(b);
-                Addrs(a, t4.min(t6))
-            }
-            (Addrs(a, t), Failed(_)) | (Failed(_), Addrs(a, t)) => Addrs(a, t),
-            (Failed(c4), Failed(c6)) => Failed(match (c4, c6) {
-                (DnsErrorCode::NotFound, _) | (_, DnsErrorCode::NotFound) => DnsErrorCode::NotFound,
-                (DnsErrorCode::NoData, other) => other,
-                (c4, _) => c4,
-            }),
-        }
-    }
-}
-
 /// The exchange. See the module docs.
 #[derive(Default)]
 pub(crate) struct Stub {
@@ -209,19 +116,6 @@ pub(crate) struct Stub {
     joins: HashMap<Id, Join>,
     seq: u32,
     buf: Vec<u8>,
-}
-
-/// What a datagram says about its query.
-#[derive(Debug, PartialEq)]
-enum Verdict {
-    Addrs(Vec<IpAddr>, u32),
-    Negative(DnsErrorCode),
-    /// This server failed; the next one may not.
-    NextServer(DnsErrorCode),
-    /// The answer did not fit a datagram.
-    Truncated,
-    /// Not an answer to this query: dropped.
-    Foreign,
 }
 
 impl Stub {
@@ -332,7 +226,7 @@ impl Stub {
                     }
                     let qid = u16::from_be_bytes([self.buf[0], self.buf[1]]);
                     let verdict = match self.pending.get(&qid) {
-                        Some(p) if p.slot == slot => judge(&self.buf[..n], qid, p),
+                        Some(p) if p.slot == slot => judge(&self.buf[..n], qid, &p.name, p.rtype),
                         _ => continue, // late (a try that timed out) or foreign
                     };
                     self.settle(qid, verdict, registry, now, out);
@@ -559,220 +453,9 @@ impl Stub {
     }
 }
 
-/// Names hickory answers by rules of its own (RFC 6761) rather than by asking.
-fn special_use(name: &Name) -> bool {
-    if name.is_localhost() {
-        return true;
-    }
-    let Some(last) = name.iter().next_back() else {
-        return true; // the root
-    };
-    ["localhost", "invalid", "local", "onion", "arpa"]
-        .iter()
-        .any(|s| last.eq_ignore_ascii_case(s.as_bytes()))
-}
-
-/// The query for `name`/`rtype` with id `qid`, recursion desired.
-fn encode(
-    qid: u16,
-    name: &Name,
-    rtype: RecordType,
-) -> Result<Vec<u8>, hickory_resolver::proto::ProtoError> {
-    let mut m = Message::query();
-    m.metadata.id = qid;
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(name.clone(), rtype));
-    m.to_vec()
-}
-
-/// What datagram `bytes` says about query `p` (whose id is `qid`).
-fn judge(bytes: &[u8], qid: u16, p: &Pending) -> Verdict {
-    let Ok(m) = Message::from_vec(bytes) else {
-        return Verdict::Foreign;
-    };
-    let asked = m.queries.len() == 1
-        && m.queries[0].name() == &p.name
-        && m.queries[0].query_type() == p.rtype
-        && m.queries[0].query_class() == DNSClass::IN;
-    if m.metadata.id != qid || m.metadata.message_type != MessageType::Response || !asked {
-        return Verdict::Foreign;
-    }
-    if m.metadata.truncation {
-        return Verdict::Truncated;
-    }
-    match m.metadata.response_code {
-        ResponseCode::NoError => {
-            let mut addrs = Vec::new();
-            let mut ttl = u32::MAX;
-            for r in &m.answers {
-                match &r.data {
-                    RData::A(a) if p.rtype == RecordType::A => addrs.push(IpAddr::V4(a.0)),
-                    RData::AAAA(a) if p.rtype == RecordType::AAAA => addrs.push(IpAddr::V6(a.0)),
-                    RData::CNAME(_) => {}
-                    _ => continue,
-                }
-                ttl = ttl.min(r.ttl);
-            }
-            if addrs.is_empty() {
-                Verdict::Negative(DnsErrorCode::NoData)
-            } else {
-                Verdict::Addrs(addrs, ttl)
-            }
-        }
-        ResponseCode::NXDomain => Verdict::Negative(DnsErrorCode::NotFound),
-        ResponseCode::Refused => Verdict::NextServer(DnsErrorCode::ConnRefused),
-        _ => Verdict::NextServer(DnsErrorCode::ServFail),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_resolver::proto::rr::rdata::{A, CNAME};
-    use hickory_resolver::proto::rr::Record;
-
-    fn pending(host: &str, rtype: RecordType) -> Pending {
-        let mut name = Name::from_utf8(host).unwrap();
-        name.set_fqdn(true);
-        Pending {
-            id: 1,
-            host: host.into(),
-            family: 4,
-            name,
-            rtype,
-            tries: 1,
-            slot: 0,
-            seq: 1,
-            last_error: DnsErrorCode::Timeout,
-            search_after: false,
-        }
-    }
-
-    fn response(qid: u16, p: &Pending, code: ResponseCode, answers: Vec<Record>) -> Vec<u8> {
-        let mut m = Message::response(qid, hickory_resolver::proto::op::OpCode::Query);
-        m.add_query(Query::query(p.name.clone(), p.rtype));
-        m.metadata.response_code = code;
-        m.add_answers(answers);
-        m.to_vec().unwrap()
-    }
-
-    #[test]
-    fn addresses_behind_a_cname_with_the_shortest_ttl() {
-        let p = pending("alias.test", RecordType::A);
-        let target = Name::from_utf8("target.test.").unwrap();
-        let answers = vec![
-            Record::from_rdata(p.name.clone(), 300, RData::CNAME(CNAME(target.clone()))),
-            Record::from_rdata(target.clone(), 60, RData::A(A::new(10, 0, 0, 1))),
-            Record::from_rdata(target, 120, RData::A(A::new(10, 0, 0, 2))),
-        ];
-        let bytes = response(7, &p, ResponseCode::NoError, answers);
-        assert_eq!(
-            judge(&bytes, 7, &p),
-            Verdict::Addrs(
-                vec![IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2])],
-                60
-            )
-        );
-    }
-
-    #[test]
-    fn negative_and_failing_answers() {
-        let p = pending("gone.test", RecordType::A);
-        let nx = response(7, &p, ResponseCode::NXDomain, vec![]);
-        assert_eq!(judge(&nx, 7, &p), Verdict::Negative(DnsErrorCode::NotFound));
-        let empty = response(7, &p, ResponseCode::NoError, vec![]);
-        assert_eq!(
-            judge(&empty, 7, &p),
-            Verdict::Negative(DnsErrorCode::NoData)
-        );
-        let fail = response(7, &p, ResponseCode::ServFail, vec![]);
-        assert_eq!(
-            judge(&fail, 7, &p),
-            Verdict::NextServer(DnsErrorCode::ServFail)
-        );
-        let refused = response(7, &p, ResponseCode::Refused, vec![]);
-        assert_eq!(
-            judge(&refused, 7, &p),
-            Verdict::NextServer(DnsErrorCode::ConnRefused)
-        );
-    }
-
-    #[test]
-    fn answers_to_something_else_are_dropped() {
-        let p = pending("here.test", RecordType::A);
-        let other = pending("elsewhere.test", RecordType::A);
-        let a = vec![Record::from_rdata(
-            other.name.clone(),
-            60,
-            RData::A(A::new(10, 0, 0, 9)),
-        )];
-        // Another name, another id, a query rather than a response, garbage.
-        assert_eq!(
-            judge(&response(7, &other, ResponseCode::NoError, a), 7, &p),
-            Verdict::Foreign
-        );
-        assert_eq!(
-            judge(&response(8, &p, ResponseCode::NoError, vec![]), 7, &p),
-            Verdict::Foreign
-        );
-        assert_eq!(
-            judge(&encode(7, &p.name, RecordType::A).unwrap(), 7, &p),
-            Verdict::Foreign
-        );
-        assert_eq!(judge(b"\x00\x07garbage", 7, &p), Verdict::Foreign);
-        let aaaa = pending("here.test", RecordType::AAAA);
-        assert_eq!(
-            judge(&response(7, &aaaa, ResponseCode::NoError, vec![]), 7, &p),
-            Verdict::Foreign
-        );
-    }
-
-    #[test]
-    fn both_families_merge_ipv4_first() {
-        use Conclusion::*;
-        let v4 = || Addrs(vec![IpAddr::from([10, 0, 0, 1])], 60);
-        let v6 = || Addrs(vec![IpAddr::from(Ipv6Addr::LOCALHOST)], 30);
-        assert_eq!(
-            Join::merge(v4(), v6()),
-            Addrs(
-                vec![
-                    IpAddr::from([10, 0, 0, 1]),
-                    IpAddr::from(Ipv6Addr::LOCALHOST)
-                ],
-                30
-            )
-        );
-        let nodata = || Failed(DnsErrorCode::NoData);
-        assert_eq!(Join::merge(nodata(), v6()), v6());
-        assert_eq!(Join::merge(v4(), Failed(DnsErrorCode::Timeout)), v4());
-        assert_eq!(Join::merge(nodata(), nodata()), nodata());
-        assert_eq!(
-            Join::merge(nodata(), Failed(DnsErrorCode::Timeout)),
-            Failed(DnsErrorCode::Timeout)
-        );
-        assert_eq!(
-            Join::merge(
-                Failed(DnsErrorCode::ServFail),
-                Failed(DnsErrorCode::NotFound)
-            ),
-            Failed(DnsErrorCode::NotFound)
-        );
-        assert_eq!(Join::merge(v4(), HandOff), HandOff);
-    }
-
-    #[test]
-    fn special_use_names_are_left_to_hickory() {
-        for n in [
-            "localhost",
-            "a.localhost",
-            "x.invalid",
-            "printer.local",
-            "1.0.0.127.in-addr.arpa",
-        ] {
-            assert!(special_use(&Name::from_utf8(n).unwrap()), "{n}");
-        }
-        assert!(!special_use(&Name::from_utf8("example.com").unwrap()));
-    }
 
     #[test]
     fn tokens_map_back_to_slots() {
