@@ -155,3 +155,31 @@ test('changing servers closes the sockets of the old ones (no descriptor left be
     await expectClean(t);
   });
 });
+
+test('negative answers are kept as long as their SOA says (RFC 2308), not without one; dnsCacheClear forgets them', async (t) => {
+  const server = await scriptedServer((q) => {
+    const name = q.subarray(13, 13 + q[12]!).toString();
+    return [dnsResponse(q, { rcode: 3, soa: name === 'withsoa' ? { ttl: 300, minimum: 30 } : undefined })];
+  });
+  try {
+    await runLoop(t, async () => {
+      as.setDnsServers([server.address], { timeout: 2, attempts: 1 });
+      for (const host of ['withsoa.test', 'withsoa.test', 'nosoa.test', 'nosoa.test']) {
+        const err = await t.throwsAsync(as.dnsLookup(host, { family: 4 }));
+        t.is((err as as.DnsError).errcode, 'ENOTFOUND');
+        t.true(err!.message.includes(host));
+      }
+      t.is(server.queries.udp, 3, 'the NXDOMAIN with an SOA was asked once, the other twice');
+      as.dnsCacheClear();
+      await t.throwsAsync(as.dnsLookup('withsoa.test', { family: 4 }));
+      t.is(server.queries.udp, 4, 'asked again after dnsCacheClear');
+      // Both families: kept when both halves may be.
+      await t.throwsAsync(as.dnsLookup('withsoa.test'));
+      await t.throwsAsync(as.dnsLookup('withsoa.test'));
+      t.is(server.queries.udp, 6, 'A and AAAA asked once');
+      await expectClean(t);
+    });
+  } finally {
+    server.close();
+  }
+});

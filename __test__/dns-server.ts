@@ -223,11 +223,20 @@ function wireName(name: string): Buffer {
 
 /**
  * A response to `query`: its id and question unless told otherwise, one A record per address
- * (TTL 60), `rcode`, the TC bit, or the QR bit cleared (a query, not a response).
+ * (TTL 60), `rcode`, the TC bit, or the QR bit cleared (a query, not a response); `soa` adds the
+ * zone's SOA to the authority section (what a negative answer is cached by, RFC 2308).
  */
 export function dnsResponse(
   query: Buffer,
-  opts: { addresses?: string[]; id?: number; name?: string; rcode?: number; truncated?: boolean; notResponse?: boolean } = {},
+  opts: {
+    addresses?: string[];
+    id?: number;
+    name?: string;
+    rcode?: number;
+    truncated?: boolean;
+    notResponse?: boolean;
+    soa?: { ttl: number; minimum: number };
+  } = {},
 ): Buffer {
   const q = question(query);
   const qs = opts.name === undefined ? q : Buffer.concat([wireName(opts.name), q.subarray(q.length - 4)]);
@@ -238,6 +247,7 @@ export function dnsResponse(
   head[3] = 0x80 | (opts.rcode ?? 0);
   head.writeUInt16BE(1, 4);
   head.writeUInt16BE(addrs.length, 6);
+  head.writeUInt16BE(opts.soa ? 1 : 0, 8);
   const records = addrs.map((a) => {
     const rr = Buffer.alloc(16);
     rr.writeUInt16BE(0xc00c, 0); // the name of the question
@@ -248,5 +258,17 @@ export function dnsResponse(
     a.split('.').forEach((b, i) => (rr[12 + i] = Number(b)));
     return rr;
   });
-  return Buffer.concat([head, qs, ...records]);
+  const authority: Buffer[] = [];
+  if (opts.soa) {
+    const names = Buffer.concat([wireName('ns.test'), wireName('admin.test')]);
+    const fixed = Buffer.alloc(20);
+    [1, 3600, 600, 86400, opts.soa.minimum].forEach((v, i) => fixed.writeUInt32BE(v, i * 4));
+    const rr = Buffer.alloc(10);
+    rr.writeUInt16BE(6, 0); // SOA
+    rr.writeUInt16BE(1, 2); // IN
+    rr.writeUInt32BE(opts.soa.ttl, 4);
+    rr.writeUInt16BE(names.length + fixed.length, 8);
+    authority.push(wireName('test'), rr, names, fixed);
+  }
+  return Buffer.concat([head, qs, ...records, ...authority]);
 }

@@ -1,20 +1,31 @@
-//! The reactor's own cache of address answers, in front of hickory's: a hit is answered in the
-//! same turn, without a trip to the resolver thread and back (two wake-ups). Entries live as long
-//! as their records' TTL; negative answers stay in hickory's cache only.
+//! The reactor's own cache of answers, in front of hickory's: a hit is answered in the same turn,
+//! without a query (or a trip to the resolver thread and back). Addresses live as long as their
+//! records' TTL; negative answers (no such name, no address of the family) as long as their
+//! zone's SOA says (RFC 2308), when the server sent one.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
+use crate::dns::DnsErrorCode;
+
 /// Host (lower case) and family of a lookup.
 pub(crate) type Key = (String, u8);
+
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kept {
+    Addrs(Vec<IpAddr>),
+    /// `NotFound` or `NoData`.
+    Failed(DnsErrorCode),
+}
 
 /// Most entries kept; when full, expired ones go, and if none had, everything.
 const MAX_ENTRIES: usize = 16 * 1024;
 
 #[derive(Default)]
 pub(crate) struct DnsCache {
-    entries: HashMap<Key, (Vec<IpAddr>, Instant)>,
+    entries: HashMap<Key, (Kept, Instant)>,
 }
 
 impl DnsCache {
@@ -24,7 +35,7 @@ impl DnsCache {
     }
 
     /// A fresh answer and until when it is fresh, if there is one.
-    pub fn get(&mut self, key: &Key, now: Instant) -> Option<(&Vec<IpAddr>, Instant)> {
+    pub fn get(&mut self, key: &Key, now: Instant) -> Option<(&Kept, Instant)> {
         match self.entries.get(key) {
             Some((_, until)) if *until > now => self.entries.get(key).map(|(a, u)| (a, *u)),
             Some(_) => {
@@ -36,7 +47,7 @@ impl DnsCache {
     }
 
     /// Keeps an answer until `until`.
-    pub fn put(&mut self, key: Key, addrs: Vec<IpAddr>, until: Instant, now: Instant) {
+    pub fn put(&mut self, key: Key, kept: Kept, until: Instant, now: Instant) {
         if until <= now {
             return;
         }
@@ -46,7 +57,7 @@ impl DnsCache {
                 self.entries.clear();
             }
         }
-        self.entries.insert(key, (addrs, until));
+        self.entries.insert(key, (kept, until));
     }
 
     pub fn clear(&mut self) {
@@ -63,7 +74,7 @@ mod tests {
     fn entries_expire_and_keys_ignore_case() {
         let mut c = DnsCache::default();
         let now = Instant::now();
-        let a = vec![IpAddr::from([10, 0, 0, 1])];
+        let a = Kept::Addrs(vec![IpAddr::from([10, 0, 0, 1])]);
         c.put(
             DnsCache::key("Host.Test", 4),
             a.clone(),

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind};
 use crate::id::{Id, IdMap};
-use cache::DnsCache;
+use cache::{DnsCache, Kept};
 #[cfg(not(feature = "dns"))]
 #[path = "no_resolver.rs"]
 mod resolver;
@@ -133,6 +133,9 @@ pub(crate) fn lookup_failure(host: &str, code: DnsErrorCode) -> Failure {
     )
 }
 
+/// An answer from the cache: the result and, for addresses, until when it holds.
+pub(crate) type Cached = (Result<DnsAnswer, Failure>, Option<Instant>);
+
 /// A try's deadline for the reactor's timer queue: when, the query id, the try's number.
 pub(crate) type StubArm = (Instant, u16, u32);
 
@@ -190,9 +193,10 @@ pub(crate) struct DnsState {
 }
 
 impl DnsState {
-    /// Starts query `id`. An address answer already cached comes back at once (`Ok(Some)`);
-    /// otherwise the query goes out from this thread or to the resolver thread (`Ok(None)`; see
-    /// [`DnsState::take_outcomes`]), or fails to (`Err`).
+    /// Starts query `id`. An answer already cached comes back at once (`Ok(Some)`: the result
+    /// and, for addresses, until when it holds); otherwise the query goes out from this thread
+    /// or to the resolver thread (`Ok(None)`; see [`DnsState::take_outcomes`]), or fails to
+    /// (`Err`).
     pub fn ask(
         &mut self,
         id: Id,
@@ -201,14 +205,17 @@ impl DnsState {
         waker: &Arc<mio::Waker>,
         registry: &mio::Registry,
         now: Instant,
-    ) -> Result<Option<(Vec<IpAddr>, Instant)>, Failure> {
+    ) -> Result<Option<Cached>, Failure> {
         let key = match &query {
             DnsQuery::Lookup { host, family } => Some(DnsCache::key(host, *family)),
             DnsQuery::Reverse { .. } => None,
         };
-        if let Some(k) = &key {
-            if let Some((addrs, until)) = self.cache.get(k, now) {
-                let hit = (addrs.clone(), until);
+        if let (Some(k), DnsQuery::Lookup { host, .. }) = (&key, &query) {
+            if let Some((kept, until)) = self.cache.get(k, now) {
+                let hit = match kept {
+                    Kept::Addrs(a) => (Ok(DnsAnswer::Addrs(a.clone())), Some(until)),
+                    Kept::Failed(code) => (Err(lookup_failure(host, *code)), None),
+                };
                 self.queries.insert(id, (purpose, key));
                 return Ok(Some(hit));
             }
@@ -300,8 +307,8 @@ impl DnsState {
             .unwrap_or_default()
     }
 
-    /// Query `id` is answered: who asked (None when it was cancelled); a fresh address answer
-    /// is cached until `valid_until`.
+    /// Query `id` is answered: who asked (None when it was cancelled); a fresh answer (addresses,
+    /// or no such name or address) is cached until `valid_until`.
     pub fn finish(
         &mut self,
         id: Id,
@@ -309,8 +316,17 @@ impl DnsState {
         valid_until: Option<Instant>,
     ) -> Option<DnsPurpose> {
         let (purpose, key) = self.queries.remove(&id)?;
-        if let (Some(k), Some(until), Ok(DnsAnswer::Addrs(a))) = (key, valid_until, result) {
-            self.cache.put(k, a.clone(), until, Instant::now());
+        if let (Some(k), Some(until)) = (key, valid_until) {
+            let kept = match result {
+                Ok(DnsAnswer::Addrs(a)) => Some(Kept::Addrs(a.clone())),
+                Err((code @ (DnsErrorCode::NotFound | DnsErrorCode::NoData), _)) => {
+                    Some(Kept::Failed(*code))
+                }
+                _ => None,
+            };
+            if let Some(kept) = kept {
+                self.cache.put(k, kept, until, Instant::now());
+            }
         }
         Some(purpose)
     }

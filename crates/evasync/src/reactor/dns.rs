@@ -27,9 +27,7 @@ impl Reactor {
             .ask(id, query, purpose, self.shared.waker(), registry, now)
         {
             Ok(None) => self.take_dns_outcomes(sink),
-            Ok(Some((addrs, until))) => {
-                self.dns_done(id, Ok(DnsAnswer::Addrs(addrs)), Some(until), sink)
-            }
+            Ok(Some((result, until))) => self.dns_done(id, result, until, sink),
             Err(failure) => {
                 // Never asked: report it as an answer so who asked hears about it.
                 stats::dec(&self.shared.stats.dns);

@@ -8,7 +8,8 @@ use crate::dns::DnsErrorCode;
 #[derive(Debug, PartialEq)]
 pub(super) enum Conclusion {
     Addrs(Vec<IpAddr>, u32),
-    Failed(DnsErrorCode),
+    /// With how long the failure may be kept (negative answers only).
+    Failed(DnsErrorCode, Option<u32>),
     /// hickory starts the lookup over.
     HandOff,
 }
@@ -31,12 +32,24 @@ impl Join {
                 a.extend(b);
                 Addrs(a, t4.min(t6))
             }
-            (Addrs(a, t), Failed(_)) | (Failed(_), Addrs(a, t)) => Addrs(a, t),
-            (Failed(c4), Failed(c6)) => Failed(match (c4, c6) {
-                (DnsErrorCode::NotFound, _) | (_, DnsErrorCode::NotFound) => DnsErrorCode::NotFound,
-                (DnsErrorCode::NoData, other) => other,
-                (c4, _) => c4,
-            }),
+            (Addrs(a, t), Failed(..)) | (Failed(..), Addrs(a, t)) => Addrs(a, t),
+            (Failed(c4, t4), Failed(c6, t6)) => {
+                let code = match (c4, c6) {
+                    (DnsErrorCode::NotFound, _) | (_, DnsErrorCode::NotFound) => {
+                        DnsErrorCode::NotFound
+                    }
+                    (DnsErrorCode::NoData, other) => other,
+                    (c4, _) => c4,
+                };
+                // Kept only when both halves may be: for the shorter of the two times.
+                let keep = match (code, t4, t6) {
+                    (DnsErrorCode::NotFound | DnsErrorCode::NoData, Some(a), Some(b)) => {
+                        Some(a.min(b))
+                    }
+                    _ => None,
+                };
+                Failed(code, keep)
+            }
         }
     }
 }
@@ -61,21 +74,31 @@ mod tests {
                 30
             )
         );
-        let nodata = || Failed(DnsErrorCode::NoData);
+        let nodata = || Failed(DnsErrorCode::NoData, None);
         assert_eq!(Join::merge(nodata(), v6()), v6());
-        assert_eq!(Join::merge(v4(), Failed(DnsErrorCode::Timeout)), v4());
+        assert_eq!(Join::merge(v4(), Failed(DnsErrorCode::Timeout, None)), v4());
         assert_eq!(Join::merge(nodata(), nodata()), nodata());
         assert_eq!(
-            Join::merge(nodata(), Failed(DnsErrorCode::Timeout)),
-            Failed(DnsErrorCode::Timeout)
+            Join::merge(nodata(), Failed(DnsErrorCode::Timeout, None)),
+            Failed(DnsErrorCode::Timeout, None)
         );
         assert_eq!(
             Join::merge(
-                Failed(DnsErrorCode::ServFail),
-                Failed(DnsErrorCode::NotFound)
+                Failed(DnsErrorCode::ServFail, None),
+                Failed(DnsErrorCode::NotFound, None)
             ),
-            Failed(DnsErrorCode::NotFound)
+            Failed(DnsErrorCode::NotFound, None)
         );
         assert_eq!(Join::merge(v4(), HandOff), HandOff);
+        // Negative answers are kept as long as both halves may be.
+        let nx = |t| Failed(DnsErrorCode::NotFound, Some(t));
+        assert_eq!(
+            Join::merge(nx(30), nx(60)),
+            Failed(DnsErrorCode::NotFound, Some(30))
+        );
+        assert_eq!(
+            Join::merge(nx(30), Failed(DnsErrorCode::Timeout, None)),
+            Failed(DnsErrorCode::NotFound, None)
+        );
     }
 }

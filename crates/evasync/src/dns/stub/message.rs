@@ -12,7 +12,9 @@ use crate::dns::DnsErrorCode;
 #[derive(Debug, PartialEq)]
 pub(super) enum Verdict {
     Addrs(Vec<IpAddr>, u32),
-    Negative(DnsErrorCode),
+    /// NXDOMAIN or no record of the type; with how long it may be believed (RFC 2308: the SOA
+    /// in the authority section, its TTL bounded by its MINIMUM), if the server said.
+    Negative(DnsErrorCode, Option<u32>),
     /// This server failed; the next one may not.
     NextServer(DnsErrorCode),
     /// The answer did not fit a datagram.
@@ -47,6 +49,15 @@ pub(super) fn encode(
     m.to_vec()
 }
 
+/// How long a negative answer holds: the SOA of its authority section, TTL and MINIMUM the
+/// lower (RFC 2308 §5); None without one (then it is not kept).
+fn negative_ttl(m: &Message) -> Option<u32> {
+    m.authorities.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+        _ => None,
+    })
+}
+
 /// What datagram `bytes` says about the query with id `qid` for `name`/`rtype`.
 pub(super) fn judge(bytes: &[u8], qid: u16, name: &Name, rtype: RecordType) -> Verdict {
     let Ok(m) = Message::from_vec(bytes) else {
@@ -76,12 +87,12 @@ pub(super) fn judge(bytes: &[u8], qid: u16, name: &Name, rtype: RecordType) -> V
                 ttl = ttl.min(r.ttl);
             }
             if addrs.is_empty() {
-                Verdict::Negative(DnsErrorCode::NoData)
+                Verdict::Negative(DnsErrorCode::NoData, negative_ttl(&m))
             } else {
                 Verdict::Addrs(addrs, ttl)
             }
         }
-        ResponseCode::NXDomain => Verdict::Negative(DnsErrorCode::NotFound),
+        ResponseCode::NXDomain => Verdict::Negative(DnsErrorCode::NotFound, negative_ttl(&m)),
         ResponseCode::Refused => Verdict::NextServer(DnsErrorCode::ConnRefused),
         _ => Verdict::NextServer(DnsErrorCode::ServFail),
     }
@@ -91,7 +102,7 @@ pub(super) fn judge(bytes: &[u8], qid: u16, name: &Name, rtype: RecordType) -> V
 mod tests {
     use super::*;
     use hickory_resolver::proto::op::OpCode;
-    use hickory_resolver::proto::rr::rdata::{A, CNAME};
+    use hickory_resolver::proto::rr::rdata::{A, CNAME, SOA};
     use hickory_resolver::proto::rr::Record;
 
     /// A query: its name (absolute) and type.
@@ -143,12 +154,21 @@ mod tests {
         let nx = response(7, &p, ResponseCode::NXDomain, vec![]);
         assert_eq!(
             judge_for(&nx, 7, &p),
-            Verdict::Negative(DnsErrorCode::NotFound)
+            Verdict::Negative(DnsErrorCode::NotFound, None)
+        );
+        // With the zone's SOA: kept for the lower of its TTL and MINIMUM.
+        let mut m = Message::from_vec(&nx).unwrap();
+        let zone = Name::from_utf8("test.").unwrap();
+        let soa = SOA::new(zone.clone(), zone.clone(), 1, 3600, 600, 86400, 30);
+        m.add_authority(Record::from_rdata(zone, 300, RData::SOA(soa)));
+        assert_eq!(
+            judge_for(&m.to_vec().unwrap(), 7, &p),
+            Verdict::Negative(DnsErrorCode::NotFound, Some(30))
         );
         let empty = response(7, &p, ResponseCode::NoError, vec![]);
         assert_eq!(
             judge_for(&empty, 7, &p),
-            Verdict::Negative(DnsErrorCode::NoData)
+            Verdict::Negative(DnsErrorCode::NoData, None)
         );
         let fail = response(7, &p, ResponseCode::ServFail, vec![]);
         assert_eq!(

@@ -304,8 +304,8 @@ impl Stub {
             Verdict::Addrs(addrs, ttl) => Conclusion::Addrs(addrs, ttl),
             // TCP, or the search list: hickory starts the lookup over.
             Verdict::Truncated => Conclusion::HandOff,
-            Verdict::Negative(_) if p.search_after => Conclusion::HandOff,
-            Verdict::Negative(code) => Conclusion::Failed(code),
+            Verdict::Negative(..) if p.search_after => Conclusion::HandOff,
+            Verdict::Negative(code, keep) => Conclusion::Failed(code, keep),
             Verdict::NextServer(_) | Verdict::Foreign => return,
         };
         self.conclude(p, end, now, out);
@@ -344,10 +344,11 @@ impl Stub {
                 });
             }
             Conclusion::HandOff => out.handoffs.push((p.id, p.host, p.family)),
-            Conclusion::Failed(code) => out.answers.push(Answer {
+            Conclusion::Failed(code, keep) => out.answers.push(Answer {
                 id: p.id,
                 result: Err(lookup_failure(&p.host, code)),
-                valid_until: None,
+                // A negative answer is kept as long as its zone's SOA says (RFC 2308).
+                valid_until: keep.map(|t| now + Duration::from_secs(u64::from(t.min(MAX_TTL)))),
             }),
         }
     }
@@ -400,7 +401,7 @@ impl Stub {
     fn fail(&mut self, qid: u16, now: Instant, out: &mut Outcomes) {
         if let Some(p) = self.pending.remove(&qid) {
             let code = p.last_error;
-            self.conclude(p, Conclusion::Failed(code), now, out);
+            self.conclude(p, Conclusion::Failed(code, None), now, out);
         }
     }
 
