@@ -98,8 +98,9 @@ pub(super) struct Listener {
     /// Set for HTTP servers: accepted connections speak HTTP.
     http: Option<super::HttpServing>,
     /// The address accepted sockets have on our side, when the listener is bound to one
-    /// address (not a wildcard): saves asking the OS (`getsockname`) for every connection.
-    local: Option<SocketAddr>,
+    /// address (not a wildcard) or is a Unix socket (its path): saves asking the OS
+    /// (`getsockname`) for every connection.
+    local: Option<Endpoint>,
 }
 
 impl Listener {
@@ -140,9 +141,16 @@ impl Reactor {
             return;
         }
         let local = match &sock {
-            ListenerSock::Tcp(l) => l.local_addr().ok().filter(|a| !a.ip().is_unspecified()),
+            ListenerSock::Tcp(l) => l
+                .local_addr()
+                .ok()
+                .filter(|a| !a.ip().is_unspecified())
+                .map(Endpoint::Inet),
             #[cfg(unix)]
-            ListenerSock::Unix(..) => None,
+            ListenerSock::Unix(l, _) => l
+                .local_addr()
+                .ok()
+                .map(|a| Endpoint::Unix(crate::net::unix::path_of(&a))),
         };
         self.listeners.insert(
             id,
@@ -186,7 +194,7 @@ impl Reactor {
                     l.open += 1;
                     let opts = l.opts.clone();
                     let http = l.http.clone();
-                    let local = l.local;
+                    let local = l.local.clone();
                     self.adopt_accepted(id, io, (local, remote), &opts, http, sink);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -248,7 +256,7 @@ impl Reactor {
         &mut self,
         server: Id,
         mut io: Io,
-        (local, remote): (Option<SocketAddr>, Option<SocketAddr>),
+        (local, remote): (Option<Endpoint>, Option<SocketAddr>),
         opts: &ServerOptions,
         http: Option<super::HttpServing>,
         sink: &mut dyn EventSink,
@@ -265,7 +273,7 @@ impl Reactor {
             return;
         }
         let fd = io.fd();
-        let local = local.map(Endpoint::Inet).or_else(|| io.local_addr());
+        let local = local.or_else(|| io.local_addr());
         let remote_end = remote.map(Endpoint::Inet).or_else(|| io.peer_addr());
         // HTTP enforces its own timeouts and handles the peer's FIN itself.
         let mut conn = Conn::accepted(io, remote, opts.allow_half_open || http.is_some());
