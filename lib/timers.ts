@@ -325,11 +325,8 @@ class ListQueue implements Dispatchee {
   }
 
   #arm(deadline: number, now: number): void {
+    this.#disarm(); // an earlier deadline replaces the armed one
     const loop = this.loop;
-    if (this.#armed !== 0) {
-      loop.wire.op(OpCode.TimerFree, this.#armed);
-      loop.freeTimer(this.#armed);
-    }
     this.#armed = loop.allocTimer(this);
     this.#armedAt = deadline;
     loop.wire.opF(OpCode.Delay, this.#armed, 0, 0, deadline > now ? (deadline - now) / 1000 : 0);

@@ -222,14 +222,10 @@ fn label(q: &DnsQuery) -> String {
 async fn answer(r: &PooledResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<Instant>), Failure> {
     let fail = |e: NetError| {
         let code = classify(&e);
-        let what = match q {
-            DnsQuery::Lookup { host, .. } => format!("resolve {host}"),
-            DnsQuery::Reverse { ip } => format!("reverse lookup of {ip}"),
-        };
-        (
-            code,
-            format!("{what} failed: {} ({})", code.describe(), code.name()),
-        )
+        match q {
+            DnsQuery::Lookup { host, .. } => lookup_failure(host, code),
+            DnsQuery::Reverse { ip } => reverse_failure(*ip, code),
+        }
     };
     match q {
         DnsQuery::Lookup { host, family } => {
@@ -279,17 +275,21 @@ async fn answer(r: &PooledResolver, q: &DnsQuery) -> Result<(DnsAnswer, Option<I
                     return Ok((DnsAnswer::Name(s.trim_end_matches('.').to_string()), None));
                 }
             }
-            let code = DnsErrorCode::NotFound;
-            Err((
-                code,
-                format!(
-                    "reverse lookup of {ip} failed: {} ({})",
-                    code.describe(),
-                    code.name()
-                ),
-            ))
+            Err(reverse_failure(*ip, DnsErrorCode::NotFound))
         }
     }
+}
+
+/// The failure of a reverse lookup: "reverse lookup of 192.0.2.9 failed: no such name (ENOTFOUND)".
+fn reverse_failure(ip: IpAddr, code: DnsErrorCode) -> Failure {
+    (
+        code,
+        format!(
+            "reverse lookup of {ip} failed: {} ({})",
+            code.describe(),
+            code.name()
+        ),
+    )
 }
 
 /// The contract's code for a hickory error.

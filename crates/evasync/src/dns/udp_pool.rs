@@ -307,6 +307,13 @@ impl DnsUdpSocket for PooledUdp {
 
 /// A UDP socket of `target`'s family bound to port 0: a port the kernel picks at random.
 fn random_port_socket(target: SocketAddr) -> io::Result<UdpSocket> {
+    UdpSocket::from_std(bind_random_port(target)?)
+}
+
+/// A non-blocking UDP socket of `target`'s family bound to port 0, a port the kernel picks at
+/// random from the ephemeral range: the source port of every query, here and in the exchange
+/// on the reactor's thread (`stub`).
+pub(crate) fn bind_random_port(target: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let any: IpAddr = if target.is_ipv4() {
         Ipv4Addr::UNSPECIFIED.into()
     } else {
@@ -314,7 +321,7 @@ fn random_port_socket(target: SocketAddr) -> io::Result<UdpSocket> {
     };
     let std = std::net::UdpSocket::bind(SocketAddr::new(any, 0))?;
     std.set_nonblocking(true)?;
-    UdpSocket::from_std(std)
+    Ok(std)
 }
 
 impl Drop for PooledUdp {

@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hickory_resolver::proto::op::{Message, Query};
@@ -33,7 +33,7 @@ use hickory_resolver::proto::rr::{Name, RecordType};
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 
-use crate::dns::udp_pool::QUERIES_PER_SOCKET;
+use crate::dns::udp_pool::{bind_random_port, QUERIES_PER_SOCKET};
 use crate::dns::{lookup_failure, Answer, DnsAnswer, DnsConfig, DnsErrorCode, Outcomes};
 use crate::id::Id;
 
@@ -422,13 +422,7 @@ impl Stub {
             }
             None => return None,
         };
-        let any: IpAddr = if server.is_ipv4() {
-            Ipv4Addr::UNSPECIFIED.into()
-        } else {
-            Ipv6Addr::UNSPECIFIED.into()
-        };
-        // Port 0: the kernel picks one at random from the ephemeral range.
-        let mut udp = UdpSocket::bind(SocketAddr::new(any, 0)).ok()?;
+        let mut udp = UdpSocket::from_std(bind_random_port(server).ok()?);
         udp.connect(server).ok()?;
         registry
             .register(&mut udp, token(slot), Interest::READABLE)
